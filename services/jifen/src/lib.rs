@@ -1,0 +1,8 @@
+//! The `jifen` binary as a library: the command line, process assembly and the commands, so that
+//! tests start jifen exactly as `jifen run` does.
+
+pub mod app;
+pub mod cli;
+pub mod target;
+
+pub use app::App;

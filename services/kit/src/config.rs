@@ -1,0 +1,299 @@
+//! Layered configuration: embedded defaults, then an optional TOML file, then environment
+//! variables `JIFEN__SECTION__KEY`. The merged result is validated before anything binds.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::{Deserialize, Serialize};
+
+/// The embedded defaults, also the documentation of every setting.
+pub const DEFAULT_CONFIG: &str = include_str!("../config/default.toml");
+
+/// Every setting of a jifen process.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Listeners, limits and timeouts.
+    pub server: ServerConfig,
+    /// Relational storage.
+    pub database: DatabaseConfig,
+    /// Shared cache, rank boards and rate limits.
+    pub redis: RedisConfig,
+    /// Object storage for evidence files.
+    pub s3: S3Config,
+    /// Logs and traces.
+    pub telemetry: TelemetryConfig,
+    /// Where the other components are.
+    pub peers: PeersConfig,
+}
+
+/// Listeners, limits and timeouts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// gRPC listen address.
+    pub grpc_addr: String,
+    /// HTTP listen address.
+    pub http_addr: String,
+    /// Per-request timeout in milliseconds.
+    pub request_timeout_ms: u64,
+    /// Largest gRPC message in bytes.
+    pub max_message_bytes: usize,
+    /// Maximum gRPC connection age in seconds.
+    pub max_connection_age_secs: u64,
+    /// Drain time on shutdown in seconds.
+    pub shutdown_grace_secs: u64,
+}
+
+/// Relational storage.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// Empty for SQLite files in the data dir, or a `postgres://` URL.
+    pub url: String,
+    /// Pool size per component.
+    pub max_connections: u32,
+}
+
+/// Redis.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisConfig {
+    /// Empty for in-process structures, or a `redis://` URL.
+    pub url: String,
+    /// Prefix of every key.
+    pub key_prefix: String,
+}
+
+/// S3-compatible object storage.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Config {
+    /// Empty for the embedded endpoint, or an `http(s)://` endpoint.
+    pub endpoint: String,
+    /// Listen address of the embedded endpoint.
+    pub embedded_addr: String,
+    /// Signing region.
+    pub region: String,
+    /// Bucket holding every tenant's objects (keys start with `tenants/<tenant>/`).
+    pub bucket: String,
+    /// Access key id.
+    pub access_key_id: String,
+    /// Secret access key.
+    pub secret_access_key: String,
+}
+
+/// Logs and traces.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetryConfig {
+    /// OTLP/gRPC collector endpoint; empty disables export.
+    pub otlp_endpoint: String,
+    /// `auto`, `text` or `json`.
+    pub log_format: String,
+    /// Default tracing filter.
+    pub log_level: String,
+}
+
+/// gRPC addresses of the components; empty means this process.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeersConfig {
+    /// Identity component.
+    pub identity: String,
+    /// Materials component.
+    pub materials: String,
+    /// Scoring component.
+    pub scoring: String,
+    /// Review component.
+    pub review: String,
+    /// Notices component.
+    pub notices: String,
+    /// Ranking component.
+    pub ranking: String,
+}
+
+impl PeersConfig {
+    /// Returns the configured address of `component`, or `None` when it is this process.
+    pub fn get(&self, component: &str) -> Option<&str> {
+        let value = match component {
+            "identity" => &self.identity,
+            "materials" => &self.materials,
+            "scoring" => &self.scoring,
+            "review" => &self.review,
+            "notices" => &self.notices,
+            "ranking" => &self.ranking,
+            _ => return None,
+        };
+        (!value.is_empty()).then_some(value.as_str())
+    }
+}
+
+/// A configuration that could not be loaded or is not usable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file, the environment or the merge is malformed.
+    #[error("invalid configuration: {0}")]
+    Parse(String),
+    /// A value parsed but is not usable.
+    #[error("invalid configuration: {key}: {problem}")]
+    Invalid {
+        /// Dotted key, e.g. `server.grpc_addr`.
+        key: &'static str,
+        /// What is wrong with it.
+        problem: String,
+    },
+}
+
+impl Config {
+    /// Loads defaults, then `file` if given, then `JIFEN__*` environment variables, and validates.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Toml::string(DEFAULT_CONFIG));
+        if let Some(file) = file {
+            if !file.is_file() {
+                return Err(ConfigError::Parse(format!(
+                    "config file {} does not exist",
+                    file.display()
+                )));
+            }
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment = figment.merge(Env::prefixed("JIFEN__").split("__"));
+        let config: Config = figment
+            .extract()
+            .map_err(|err| ConfigError::Parse(one_line(&err)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Loads only the embedded defaults (tests and tools).
+    pub fn defaults() -> Self {
+        #[allow(clippy::expect_used)]
+        Figment::from(Toml::string(DEFAULT_CONFIG))
+            .extract()
+            .expect("embedded default config parses")
+    }
+
+    /// Checks values that parse but cannot work.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        parse_addr("server.grpc_addr", &self.server.grpc_addr)?;
+        parse_addr("server.http_addr", &self.server.http_addr)?;
+        parse_addr("s3.embedded_addr", &self.s3.embedded_addr)?;
+        if self.server.request_timeout_ms == 0 {
+            return Err(invalid("server.request_timeout_ms", "must be greater than 0"));
+        }
+        if self.server.max_message_bytes < 1024 {
+            return Err(invalid("server.max_message_bytes", "must be at least 1024"));
+        }
+        if self.database.max_connections == 0 {
+            return Err(invalid("database.max_connections", "must be greater than 0"));
+        }
+        let db = &self.database.url;
+        if !(db.is_empty() || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
+            return Err(invalid(
+                "database.url",
+                "must be empty (SQLite in the data dir) or a postgres:// URL",
+            ));
+        }
+        let redis = &self.redis.url;
+        if !(redis.is_empty() || redis.starts_with("redis://") || redis.starts_with("rediss://")) {
+            return Err(invalid(
+                "redis.url",
+                "must be empty (in-process) or a redis:// URL",
+            ));
+        }
+        let s3 = &self.s3.endpoint;
+        if !(s3.is_empty() || s3.starts_with("http://") || s3.starts_with("https://")) {
+            return Err(invalid(
+                "s3.endpoint",
+                "must be empty (embedded endpoint) or an http(s):// URL",
+            ));
+        }
+        if self.s3.bucket.is_empty() {
+            return Err(invalid("s3.bucket", "must not be empty"));
+        }
+        if !matches!(self.telemetry.log_format.as_str(), "auto" | "text" | "json") {
+            return Err(invalid("telemetry.log_format", "must be auto, text or json"));
+        }
+        for (key, value) in [
+            ("peers.identity", &self.peers.identity),
+            ("peers.materials", &self.peers.materials),
+            ("peers.scoring", &self.peers.scoring),
+            ("peers.review", &self.peers.review),
+            ("peers.notices", &self.peers.notices),
+            ("peers.ranking", &self.peers.ranking),
+        ] {
+            if !(value.is_empty() || value.starts_with("http://") || value.starts_with("https://")) {
+                return Err(invalid(key, "must be empty (this process) or an http(s):// URL"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Returns the parsed gRPC listen address.
+    pub fn grpc_addr(&self) -> Result<SocketAddr, ConfigError> {
+        parse_addr("server.grpc_addr", &self.server.grpc_addr)
+    }
+
+    /// Returns the parsed HTTP listen address.
+    pub fn http_addr(&self) -> Result<SocketAddr, ConfigError> {
+        parse_addr("server.http_addr", &self.server.http_addr)
+    }
+}
+
+fn invalid(key: &'static str, problem: &str) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        problem: problem.to_owned(),
+    }
+}
+
+fn parse_addr(key: &'static str, value: &str) -> Result<SocketAddr, ConfigError> {
+    value.parse().map_err(|_| ConfigError::Invalid {
+        key,
+        problem: format!("{value:?} is not an address like 127.0.0.1:8080"),
+    })
+}
+
+fn one_line(err: &figment::Error) -> String {
+    err.to_string().replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        Config::defaults().validate().expect("defaults validate");
+    }
+
+    #[test]
+    fn corrupt_file_names_the_problem() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, "[server\ngrpc_addr = 1").expect("write");
+        let err = Config::load(Some(&path)).expect_err("corrupt file refused");
+        assert!(err.to_string().starts_with("invalid configuration"), "{err}");
+    }
+
+    #[test]
+    fn unknown_key_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("typo.toml");
+        std::fs::write(&path, "[server]\ngrpc_adr = \"127.0.0.1:1\"\n").expect("write");
+        let err = Config::load(Some(&path)).expect_err("typo refused");
+        assert!(err.to_string().contains("grpc_adr"), "{err}");
+    }
+
+    #[test]
+    fn bad_address_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("addr.toml");
+        std::fs::write(&path, "[server]\nhttp_addr = \"nowhere\"\n").expect("write");
+        let err = Config::load(Some(&path)).expect_err("bad address refused");
+        assert!(err.to_string().contains("server.http_addr"), "{err}");
+    }
+}

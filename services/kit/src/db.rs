@@ -1,0 +1,104 @@
+//! Relational storage: one SQLite file per component in the data dir (embedded default), or one
+//! PostgreSQL schema per component (production), behind the same sea-orm connection.
+
+use std::path::Path;
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use sea_orm_migration::MigratorTrait;
+
+use crate::config::DatabaseConfig;
+
+/// A database that could not be opened or migrated.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// Could not connect.
+    #[error("cannot open the {component} database: {reason}")]
+    Connect {
+        /// Component name.
+        component: String,
+        /// Driver message.
+        reason: String,
+    },
+    /// A migration failed.
+    #[error("cannot migrate the {component} database: {reason}")]
+    Migrate {
+        /// Component name.
+        component: String,
+        /// Driver message.
+        reason: String,
+    },
+}
+
+/// Returns whether `config` points at PostgreSQL.
+pub fn is_postgres(config: &DatabaseConfig) -> bool {
+    !config.url.is_empty()
+}
+
+/// Opens the database of `component`, creating its SQLite file or PostgreSQL schema if needed.
+pub async fn connect(
+    component: &str,
+    config: &DatabaseConfig,
+    data_dir: &Path,
+) -> Result<DatabaseConnection, DbError> {
+    let fail = |reason: String| DbError::Connect {
+        component: component.to_owned(),
+        reason,
+    };
+    let mut options = if is_postgres(config) {
+        // Create the schema on a plain connection first; the pool then pins its search_path.
+        let bootstrap = Database::connect(quick(&config.url))
+            .await
+            .map_err(|err| fail(err.to_string()))?;
+        bootstrap
+            .execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS \"{component}\""))
+            .await
+            .map_err(|err| fail(err.to_string()))?;
+        let _ = bootstrap.close().await;
+        let mut options = ConnectOptions::new(config.url.clone());
+        options.set_schema_search_path(component.to_owned());
+        options
+    } else {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|err| fail(format!("{}: {err}", data_dir.display())))?;
+        let file = data_dir.join(format!("{component}.db"));
+        let mut options = ConnectOptions::new(format!("sqlite://{}?mode=rwc", file.display()));
+        options.map_sqlx_sqlite_opts(|opts| {
+            opts.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
+        options
+    };
+    options
+        .max_connections(config.max_connections)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    Database::connect(options)
+        .await
+        .map_err(|err| fail(err.to_string()))
+}
+
+fn quick(url: &str) -> ConnectOptions {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(1)
+        .connect_timeout(Duration::from_secs(5))
+        .sqlx_logging(false);
+    options
+}
+
+/// Applies every pending migration of `M`.
+pub async fn migrate<M: MigratorTrait>(
+    component: &str,
+    db: &DatabaseConnection,
+) -> Result<(), DbError> {
+    M::up(db, None).await.map_err(|err| DbError::Migrate {
+        component: component.to_owned(),
+        reason: err.to_string(),
+    })
+}

@@ -1,0 +1,337 @@
+//! Compiles a validated, materialised document into a [`CompiledRuleSet`]: fact keys resolved to
+//! slots, enum maps turned into lookup tables, groups into index lists, gate conditions into
+//! datalogic programs. Compile once per (tenant, version) and share via `Arc`.
+
+use std::sync::LazyLock;
+
+use datalogic_rs::{Engine, Logic};
+
+use crate::document::{
+    Category, Decision, Direction, ExtraFact, ExtraFactType, FamilyRule, Formula, GateFailure,
+    RuleSetDocument, TieBreaker,
+};
+use crate::error::{RulesError, Violation};
+use crate::validate::validate;
+use crate::vocabulary::{AGE_KEY, BOOL_WORDS, BUILTIN_FACTS, FactType, builtin_slot, word_index};
+
+/// The one JsonLogic engine (immutable, `Send + Sync`); compiled gate programs run on it.
+pub(crate) static ENGINE: LazyLock<Engine> = LazyLock::new(Engine::new);
+
+/// Where an indicator reads its value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum FactSource {
+    Builtin(usize),
+    Age,
+    Extra(Box<str>),
+}
+
+/// A formula with its parameters resolved for fast evaluation.
+#[derive(Clone, Debug)]
+pub(crate) enum CompiledFormula {
+    /// Built-in enum or boolean fact: points by word index.
+    Table(Box<[i64]>),
+    /// Extra enum / boolean fact: points by word.
+    Words(Box<[(Box<str>, i64)]>),
+    PerUnit { rate: i64, per: i64, floor: i64, cap: Option<i64> },
+    AnchorLinear { anchor: i64, base: i64, step: i64, direction: Direction, zero_beyond: bool, cap: Option<i64> },
+    BasePlusExcess { threshold: i64, base: i64, step_size: i64, step_points: i64, cap: Option<i64> },
+    CountWithCap { points: i64, cap: Option<i64> },
+    Product { rate: i64, factor: Option<FactSource> },
+}
+
+/// One compiled indicator.
+#[derive(Clone, Debug)]
+pub(crate) struct CompiledIndicator {
+    pub(crate) code: Box<str>,
+    pub(crate) name_zh: Box<str>,
+    pub(crate) category: Category,
+    pub(crate) fact: FactSource,
+    /// Type of a built-in fact, for labels in explanations.
+    pub(crate) fact_ty: Option<FactType>,
+    pub(crate) formula: CompiledFormula,
+    /// The document's formula, for explanations (unit words, parameters).
+    pub(crate) source: Formula,
+    pub(crate) cap: Option<i64>,
+    pub(crate) exclusive_group: Option<usize>,
+    pub(crate) cap_group: Option<usize>,
+}
+
+/// An exclusive group with its member indicator indexes.
+#[derive(Clone, Debug)]
+pub(crate) struct CompiledExclusive {
+    pub(crate) members: Box<[usize]>,
+}
+
+/// A group cap with its member indicator indexes.
+#[derive(Clone, Debug)]
+pub(crate) struct CompiledGroupCap {
+    pub(crate) name_zh: Box<str>,
+    pub(crate) cap: i64,
+    pub(crate) members: Box<[usize]>,
+}
+
+/// A gate with its compiled JsonLogic program.
+pub(crate) struct CompiledGate {
+    pub(crate) code: Box<str>,
+    pub(crate) message_zh: Box<str>,
+    pub(crate) on_failure: GateFailure,
+    pub(crate) logic: Logic,
+}
+
+/// A rule set compiled for evaluating one benefit. `Send + Sync`; share it via `Arc`.
+pub struct CompiledRuleSet {
+    pub(crate) document: RuleSetDocument,
+    pub(crate) benefit: String,
+    pub(crate) indicators: Vec<CompiledIndicator>,
+    pub(crate) exclusive: Vec<CompiledExclusive>,
+    pub(crate) group_caps: Vec<CompiledGroupCap>,
+    pub(crate) gates: Vec<CompiledGate>,
+}
+
+impl std::fmt::Debug for CompiledRuleSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompiledRuleSet")
+            .field("id", &self.document.id)
+            .field("version", &self.document.version)
+            .field("benefit", &self.benefit)
+            .field("indicators", &self.indicators.len())
+            .field("gates", &self.gates.len())
+            .finish()
+    }
+}
+
+impl CompiledRuleSet {
+    /// Validates and compiles a materialised document for its first benefit.
+    pub fn compile(document: &RuleSetDocument) -> Result<Self, RulesError> {
+        let benefit = document.benefits.first().cloned().unwrap_or_default();
+        Self::compile_for(document, &benefit)
+    }
+
+    /// Validates and compiles a materialised document for `benefit`; indicators whose
+    /// `applies_to` excludes the benefit are left out.
+    pub fn compile_for(document: &RuleSetDocument, benefit: &str) -> Result<Self, RulesError> {
+        if document.is_overlay() {
+            return Err(RulesError::invalid(vec![Violation::new(
+                "/extends",
+                "not_materialised",
+                "继承规则集须先合成（materialise）后再编译",
+            )]));
+        }
+        validate(document)?;
+        if !document.benefits.iter().any(|b| b == benefit) {
+            return Err(RulesError::invalid(vec![Violation::new(
+                "/benefits",
+                "benefit_not_covered",
+                format!("规则集不适用于积分用途“{benefit}”"),
+            )]));
+        }
+        let doc = document;
+        let included: Vec<&crate::document::Indicator> = doc
+            .indicators
+            .iter()
+            .filter(|i| i.applies_to.is_empty() || i.applies_to.iter().any(|b| b == benefit))
+            .collect();
+        let mut indicators = Vec::with_capacity(included.len());
+        for ind in &included {
+            let fact = source_of(&ind.fact);
+            let fact_ty = match fact {
+                FactSource::Builtin(s) => Some(BUILTIN_FACTS[s].ty),
+                _ => None,
+            };
+            let formula = compile_formula(&ind.formula, &fact, &doc.extra_facts);
+            indicators.push(CompiledIndicator {
+                code: ind.code.as_str().into(),
+                name_zh: ind.name_zh.as_str().into(),
+                category: ind.category,
+                fact,
+                fact_ty,
+                formula,
+                source: ind.formula.clone(),
+                cap: ind.cap,
+                exclusive_group: ind
+                    .exclusive_group
+                    .as_ref()
+                    .and_then(|g| doc.exclusive_groups.iter().position(|x| &x.code == g)),
+                cap_group: ind
+                    .cap_group
+                    .as_ref()
+                    .and_then(|g| doc.group_caps.iter().position(|x| &x.code == g)),
+            });
+        }
+        let exclusive = doc
+            .exclusive_groups
+            .iter()
+            .enumerate()
+            .map(|(gi, _)| CompiledExclusive {
+                members: members(&indicators, |c| c.exclusive_group == Some(gi)),
+            })
+            .collect();
+        let group_caps = doc
+            .group_caps
+            .iter()
+            .enumerate()
+            .map(|(gi, g)| CompiledGroupCap {
+                name_zh: g.name_zh.as_str().into(),
+                cap: g.cap,
+                members: members(&indicators, |c| c.cap_group == Some(gi)),
+            })
+            .collect();
+        let mut gates = Vec::with_capacity(doc.gates.len());
+        for (i, g) in doc.gates.iter().enumerate() {
+            let logic = ENGINE.compile(&g.condition).map_err(|e| {
+                RulesError::invalid(vec![Violation::new(
+                    format!("/gates/{i}/condition"),
+                    "bad_jsonlogic",
+                    format!("JsonLogic 条件无效：{e}"),
+                )])
+            })?;
+            gates.push(CompiledGate {
+                code: g.code.as_str().into(),
+                message_zh: g.message_zh.as_str().into(),
+                on_failure: g.on_failure,
+                logic,
+            });
+        }
+        Ok(Self {
+            document: document.clone(),
+            benefit: benefit.to_owned(),
+            indicators,
+            exclusive,
+            group_caps,
+            gates,
+        })
+    }
+
+    /// Returns the rule-set id.
+    pub fn id(&self) -> &str {
+        &self.document.id
+    }
+
+    /// Returns the rule-set version.
+    pub fn version(&self) -> u32 {
+        self.document.version
+    }
+
+    /// Returns the benefit this compilation evaluates.
+    pub fn benefit(&self) -> &str {
+        &self.benefit
+    }
+
+    /// Returns the (materialised) document this was compiled from.
+    pub fn document(&self) -> &RuleSetDocument {
+        &self.document
+    }
+
+    /// Returns the declared extra fact keys (pass them to [`crate::Facts::from_json`]).
+    pub fn extra_facts(&self) -> &[ExtraFact] {
+        &self.document.extra_facts
+    }
+
+    /// Returns the family rule, if any.
+    pub fn family_rule(&self) -> Option<&FamilyRule> {
+        self.document.family.as_ref()
+    }
+
+    /// Returns the ordered tie-breakers.
+    pub fn tie_breakers(&self) -> &[TieBreaker] {
+        &self.document.tie_breakers
+    }
+
+    /// Returns the decision mode.
+    pub fn decision(&self) -> Option<&Decision> {
+        self.document.decision.as_ref()
+    }
+
+    /// Parses a facts JSON value against this rule set's vocabulary.
+    pub fn parse_facts(&self, facts: &serde_json::Value) -> Result<crate::Facts, RulesError> {
+        crate::Facts::from_json(facts, &self.document.extra_facts).map_err(RulesError::from)
+    }
+}
+
+fn members(indicators: &[CompiledIndicator], pred: impl Fn(&CompiledIndicator) -> bool) -> Box<[usize]> {
+    indicators
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| pred(c))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+fn source_of(key: &str) -> FactSource {
+    if key == AGE_KEY {
+        FactSource::Age
+    } else if let Some(slot) = builtin_slot(key) {
+        FactSource::Builtin(slot)
+    } else {
+        FactSource::Extra(key.into())
+    }
+}
+
+fn compile_formula(f: &Formula, fact: &FactSource, extras: &[ExtraFact]) -> CompiledFormula {
+    match f {
+        Formula::EnumMap { map } => match fact {
+            FactSource::Builtin(slot) => {
+                let words = match BUILTIN_FACTS[*slot].ty {
+                    FactType::Enum(words) => words,
+                    _ => BOOL_WORDS,
+                };
+                let table = words
+                    .iter()
+                    .map(|w| map.get(w.word).copied().unwrap_or(0))
+                    .collect();
+                CompiledFormula::Table(table)
+            }
+            FactSource::Extra(key) => {
+                let is_bool = extras.iter().any(|e| *e.key == **key && e.ty == ExtraFactType::Bool);
+                let words = map
+                    .iter()
+                    .filter(|(w, _)| !is_bool || word_index(BOOL_WORDS, w).is_some())
+                    .map(|(w, p)| (w.as_str().into(), *p))
+                    .collect();
+                CompiledFormula::Words(words)
+            }
+            FactSource::Age => CompiledFormula::Words(Box::new([])),
+        },
+        Formula::PerUnit { rate, per, floor, cap, .. } => CompiledFormula::PerUnit {
+            rate: *rate,
+            per: per.unwrap_or(1).max(1),
+            floor: floor.unwrap_or(0),
+            cap: *cap,
+        },
+        Formula::AnchorLinear { anchor, base, step, direction, zero_beyond, cap, .. } => {
+            CompiledFormula::AnchorLinear {
+                anchor: *anchor,
+                base: *base,
+                step: *step,
+                direction: *direction,
+                zero_beyond: *zero_beyond,
+                cap: *cap,
+            }
+        }
+        Formula::BasePlusExcess { threshold, base, step_size, step_points, cap, .. } => {
+            CompiledFormula::BasePlusExcess {
+                threshold: *threshold,
+                base: *base,
+                step_size: (*step_size).max(1),
+                step_points: *step_points,
+                cap: *cap,
+            }
+        }
+        Formula::CountWithCap { points, cap, .. } => CompiledFormula::CountWithCap { points: *points, cap: *cap },
+        Formula::Product { rate, factor, .. } => CompiledFormula::Product {
+            rate: *rate,
+            factor: factor.as_deref().map(source_of),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compiled_rule_set_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<CompiledRuleSet>();
+    }
+}

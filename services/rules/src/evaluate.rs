@@ -1,0 +1,664 @@
+//! Evaluation of a [`CompiledRuleSet`] over [`Facts`] at an `as_of` date.
+//!
+//! Two entry points share one core:
+//! * [`CompiledRuleSet::evaluate`] returns the full [`ScoreSheet`] with Chinese explanations. It
+//!   is the path the scoring service and `jifen simulate` use: every score shown to a person
+//!   explains itself.
+//! * [`CompiledRuleSet::evaluate_summary`] returns only the numbers ([`ScoreSummary`]) and does
+//!   not allocate; ranking, what-if and benchmarks use it over many applications.
+//!
+//! Rules of arithmetic: points are `i64`; divisions floor (full units only); every cap bounds
+//! the absolute value; base and additional lines are ≥ 0 and deduction lines ≤ 0, so
+//! `total = base + additional + deduction` with `deduction ≤ 0`.
+//!
+//! Eligibility: `eligible` is true only if every gate passes. A gate whose outcome is
+//! `manual_review` leaves `eligible` false (not yet eligible: a person decides), and the gate
+//! list says which gate needs the review.
+
+use std::cell::RefCell;
+
+use chrono::NaiveDate;
+use datalogic_rs::DataValue;
+use datalogic_rs::bumpalo::Bump;
+use serde::Serialize;
+
+use crate::compile::{CompiledFormula, CompiledRuleSet, ENGINE, FactSource};
+use crate::document::{Category, Direction, FamilyRuleKind, GateFailure, TieReference};
+use crate::facts::{ExtraValue, FactValue, Facts, PersonFacts};
+use crate::validate::MAX_INDICATORS;
+use crate::vocabulary::{AGE_KEY, BUILTIN_FACTS, FactType};
+
+/// Outcome of one gate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GateOutcome {
+    /// Condition met.
+    Pass,
+    /// A person must decide.
+    ManualReview,
+    /// Not eligible.
+    Fail,
+}
+
+impl GateOutcome {
+    /// Returns the wire word (`pass`, `manual_review`, `fail`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GateOutcome::Pass => "pass",
+            GateOutcome::ManualReview => "manual_review",
+            GateOutcome::Fail => "fail",
+        }
+    }
+}
+
+/// A gate's result in a score sheet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GateResult {
+    /// Gate code.
+    pub code: String,
+    /// Outcome.
+    pub outcome: GateOutcome,
+    /// The gate's Chinese message.
+    pub message: String,
+}
+
+/// One indicator's line in a score sheet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ScoreLine {
+    /// Indicator code.
+    pub indicator: String,
+    /// Category.
+    pub category: Category,
+    /// Points counted (after exclusive groups and group caps).
+    pub points: i64,
+    /// Chinese explanation, e.g. "参保 72 个月 × 5 分 = 360 分".
+    pub explanation: String,
+    /// For a family: which parent the line comes from (0 or 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<u8>,
+}
+
+/// How a family's score was formed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FamilyResult {
+    /// The rule applied.
+    pub rule: FamilyRuleKind,
+    /// Index (0/1) of the parent whose score counts (the higher own total; for `sum` and
+    /// `one_spouse_per_item` the parent with the higher own total).
+    pub counted_parent: u8,
+    /// The other parent's own total (`None` with one parent or `tie_reference: none`).
+    pub tie_reference: Option<i64>,
+    /// Each parent's own total, in document order.
+    pub parent_totals: Vec<i64>,
+}
+
+/// The full, explained result of scoring one application.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ScoreSheet {
+    /// Rule-set id.
+    pub rule_set: String,
+    /// Rule-set version.
+    pub rule_set_version: u32,
+    /// Benefit evaluated.
+    pub benefit: String,
+    /// base + additional + deduction.
+    pub total: i64,
+    /// 基础分.
+    pub base: i64,
+    /// 附加分.
+    pub additional: i64,
+    /// 扣减分 (≤ 0).
+    pub deduction: i64,
+    /// True only if every gate passes.
+    pub eligible: bool,
+    /// Gate outcomes in rule-set order.
+    pub gates: Vec<GateResult>,
+    /// Indicator lines in rule-set order.
+    pub lines: Vec<ScoreLine>,
+    /// Family result for `{"parents": …}` facts.
+    pub family: Option<FamilyResult>,
+}
+
+/// The numbers of a score without explanations; computing it does not allocate (unless the
+/// rule set has gates, whose JsonLogic runs in a reused thread-local arena).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ScoreSummary {
+    /// base + additional + deduction.
+    pub total: i64,
+    /// 基础分.
+    pub base: i64,
+    /// 附加分.
+    pub additional: i64,
+    /// 扣减分 (≤ 0).
+    pub deduction: i64,
+    /// True only if every gate passes.
+    pub eligible: bool,
+    /// True if some gate needs manual review.
+    pub manual_review: bool,
+    /// Family: the counted parent.
+    pub counted_parent: Option<u8>,
+    /// Family: the other parent's total.
+    pub tie_reference: Option<i64>,
+}
+
+/// Per-indicator points of one person (or of a combined family), on the stack.
+#[derive(Clone, Copy)]
+pub(crate) struct PersonScore {
+    /// Points after the formula, indicator cap and category sign, before groups.
+    pub(crate) raw: [i64; MAX_INDICATORS],
+    /// Points counted after exclusive groups and group caps.
+    pub(crate) fin: [i64; MAX_INDICATORS],
+    pub(crate) base: i64,
+    pub(crate) additional: i64,
+    pub(crate) deduction: i64,
+}
+
+impl PersonScore {
+    const ZERO: PersonScore = PersonScore {
+        raw: [0; MAX_INDICATORS],
+        fin: [0; MAX_INDICATORS],
+        base: 0,
+        additional: 0,
+        deduction: 0,
+    };
+
+    pub(crate) fn total(&self) -> i64 {
+        self.base + self.additional + self.deduction
+    }
+}
+
+/// A formula input read from the facts.
+#[derive(Clone, Copy)]
+pub(crate) enum Input<'a> {
+    Missing,
+    Num(i64),
+    Word(u8),
+    Text(&'a str),
+}
+
+impl Input<'_> {
+    #[inline]
+    pub(crate) fn num(self) -> i64 {
+        match self {
+            Input::Num(n) => n,
+            _ => 0,
+        }
+    }
+}
+
+#[inline]
+pub(crate) fn read<'a>(src: &FactSource, p: &'a PersonFacts, as_of: NaiveDate) -> Input<'a> {
+    match src {
+        FactSource::Builtin(slot) => match p.get(*slot) {
+            FactValue::Int(n) => Input::Num(n),
+            FactValue::Bool(b) => Input::Word(u8::from(b)),
+            FactValue::Word(w) => Input::Word(w),
+            FactValue::Date(_) | FactValue::Missing => Input::Missing,
+        },
+        FactSource::Age => p.age_at(as_of).map_or(Input::Missing, Input::Num),
+        FactSource::Extra(key) => match p.extra(key) {
+            Some(ExtraValue::Int(n)) => Input::Num(*n),
+            Some(ExtraValue::Bool(b)) => Input::Text(if *b { "true" } else { "false" }),
+            Some(ExtraValue::Word(w)) => Input::Text(w),
+            Some(ExtraValue::Date(_)) | None => Input::Missing,
+        },
+    }
+}
+
+/// Clamps `p` to `[-cap, cap]`.
+#[inline]
+pub(crate) fn apply_cap(p: i64, cap: Option<i64>) -> i64 {
+    match cap {
+        Some(c) => {
+            let c = c.max(0);
+            p.clamp(-c, c)
+        }
+        None => p,
+    }
+}
+
+/// Returns the formula's points before its own cap (the caller applies caps).
+#[inline]
+pub(crate) fn formula_points(
+    f: &CompiledFormula,
+    input: Input<'_>,
+    p: &PersonFacts,
+    as_of: NaiveDate,
+) -> (i64, Option<i64>) {
+    match f {
+        CompiledFormula::Table(table) => {
+            let idx = match input {
+                Input::Word(w) => usize::from(w),
+                _ => 0,
+            };
+            (table.get(idx).copied().unwrap_or(0), None)
+        }
+        CompiledFormula::Words(words) => {
+            let word = match input {
+                Input::Text(s) => s,
+                _ => "false",
+            };
+            (words.iter().find(|(w, _)| &**w == word).map_or(0, |(_, p)| *p), None)
+        }
+        CompiledFormula::PerUnit { rate, per, floor, cap } => {
+            let units = input.num() / per;
+            let pts = if units < *floor { 0 } else { units.saturating_mul(*rate) };
+            (pts, *cap)
+        }
+        CompiledFormula::AnchorLinear { anchor, base, step, direction, zero_beyond, cap } => {
+            let Input::Num(v) = input else { return (0, None) };
+            let d = match direction {
+                Direction::Younger => anchor - v,
+                Direction::Older => v - anchor,
+            };
+            let pts = if d < 0 && *zero_beyond {
+                0
+            } else {
+                base.saturating_add(step.saturating_mul(d))
+            };
+            (pts, *cap)
+        }
+        CompiledFormula::BasePlusExcess { threshold, base, step_size, step_points, cap } => {
+            let v = input.num();
+            let pts = if v <= 0 {
+                0
+            } else if v <= *threshold {
+                *base
+            } else {
+                base.saturating_add(((v - threshold) / step_size).saturating_mul(*step_points))
+            };
+            (pts, *cap)
+        }
+        CompiledFormula::CountWithCap { points, cap } => (input.num().saturating_mul(*points), *cap),
+        CompiledFormula::Product { rate, factor } => {
+            let f = factor.as_ref().map_or(1, |src| read(src, p, as_of).num());
+            (input.num().saturating_mul(f).saturating_mul(*rate), None)
+        }
+    }
+}
+
+/// Applies the category sign rule: base/additional ≥ 0, deduction ≤ 0.
+#[inline]
+pub(crate) fn signed(category: Category, p: i64) -> i64 {
+    match category {
+        Category::Deduction => p.min(0),
+        _ => p.max(0),
+    }
+}
+
+thread_local! {
+    /// Arena for gate evaluation, reused so repeated evaluations do not hit the allocator.
+    static GATE_ARENA: RefCell<Bump> = RefCell::new(Bump::new());
+}
+
+impl CompiledRuleSet {
+    /// Per-indicator points of one person before groups.
+    #[inline]
+    fn raw_person(&self, p: &PersonFacts, as_of: NaiveDate, out: &mut PersonScore) {
+        for (i, ind) in self.indicators.iter().enumerate() {
+            let input = read(&ind.fact, p, as_of);
+            let (pts, fcap) = formula_points(&ind.formula, input, p, as_of);
+            let pts = apply_cap(apply_cap(pts, fcap), ind.cap);
+            out.raw[i] = signed(ind.category, pts);
+        }
+    }
+
+    /// Applies exclusive groups and group caps to `raw`, then sums categories.
+    #[inline]
+    pub(crate) fn finish(&self, s: &mut PersonScore) {
+        let n = self.indicators.len();
+        s.fin[..n].copy_from_slice(&s.raw[..n]);
+        for g in &self.exclusive {
+            let mut best: Option<usize> = None;
+            for &m in g.members.iter() {
+                if best.is_none_or(|b| s.fin[m] > s.fin[b]) {
+                    best = Some(m);
+                }
+            }
+            for &m in g.members.iter() {
+                if Some(m) != best {
+                    s.fin[m] = 0;
+                }
+            }
+        }
+        for g in &self.group_caps {
+            let cap = g.cap.max(0);
+            let sum: i64 = g.members.iter().map(|&m| s.fin[m]).sum();
+            if sum > cap {
+                let mut allowance = cap;
+                for &m in g.members.iter() {
+                    if s.fin[m] > 0 {
+                        let take = s.fin[m].min(allowance);
+                        s.fin[m] = take;
+                        allowance -= take;
+                    }
+                }
+            } else if sum < -cap {
+                let mut allowance = cap;
+                for &m in g.members.iter() {
+                    if s.fin[m] < 0 {
+                        let take = (-s.fin[m]).min(allowance);
+                        s.fin[m] = -take;
+                        allowance -= take;
+                    }
+                }
+            }
+        }
+        let (mut base, mut additional, mut deduction) = (0i64, 0i64, 0i64);
+        for (i, ind) in self.indicators.iter().enumerate() {
+            let p = s.fin[i];
+            match ind.category {
+                Category::Base => base = base.saturating_add(p),
+                Category::Additional => additional = additional.saturating_add(p),
+                Category::Deduction => deduction = deduction.saturating_add(p),
+            }
+        }
+        s.base = base;
+        s.additional = additional;
+        s.deduction = deduction;
+    }
+
+    pub(crate) fn score_person(&self, p: &PersonFacts, as_of: NaiveDate) -> PersonScore {
+        let mut s = PersonScore::ZERO;
+        self.raw_person(p, as_of, &mut s);
+        self.finish(&mut s);
+        s
+    }
+
+    /// Runs every gate for one person, calling `f(gate index, outcome)`.
+    fn run_gates(&self, p: &PersonFacts, as_of: NaiveDate, mut f: impl FnMut(usize, GateOutcome)) {
+        if self.gates.is_empty() {
+            return;
+        }
+        GATE_ARENA.with(|cell| {
+            let mut guard = cell.borrow_mut();
+            guard.reset();
+            let arena: &Bump = &guard;
+            let data = gate_data(self, p, as_of, arena);
+            for (i, g) in self.gates.iter().enumerate() {
+                // A condition that cannot be evaluated is left to a person, never passed.
+                let ok = match ENGINE.evaluate(&g.logic, data, arena) {
+                    Ok(v) => ENGINE.truthy(v),
+                    Err(_) => false,
+                };
+                let outcome = match (ok, g.on_failure) {
+                    (true, _) => GateOutcome::Pass,
+                    (false, GateFailure::Fail) => GateOutcome::Fail,
+                    (false, GateFailure::ManualReview) => GateOutcome::ManualReview,
+                };
+                f(i, outcome);
+            }
+        });
+    }
+
+    /// Gate outcomes of an evaluation (persons chosen per family rule; for `sum` and
+    /// `one_spouse_per_item` a gate takes the best outcome of the two parents).
+    fn gate_outcomes(&self, core: &Core, facts: &Facts, as_of: NaiveDate, mut f: impl FnMut(usize, GateOutcome)) {
+        if self.gates.is_empty() {
+            return;
+        }
+        let persons = facts.persons();
+        match core.mode {
+            Mode::Single | Mode::Higher => {
+                if let Some(p) = persons.get(usize::from(core.counted)) {
+                    self.run_gates(p, as_of, f);
+                }
+            }
+            Mode::Sum | Mode::OneSpouse => {
+                let mut best = vec![GateOutcome::Fail; self.gates.len()];
+                for p in persons {
+                    self.run_gates(p, as_of, |i, o| {
+                        if let Some(b) = best.get_mut(i) {
+                            *b = (*b).min(o);
+                        }
+                    });
+                }
+                for (i, o) in best.into_iter().enumerate() {
+                    f(i, o);
+                }
+            }
+        }
+    }
+
+    fn core(&self, facts: &Facts, as_of: NaiveDate) -> Core {
+        let persons = facts.persons();
+        let family = matches!(facts, Facts::Family(_));
+        let rule = self.document.family.as_ref();
+        let kind = rule.map_or(FamilyRuleKind::HigherParent, |r| r.rule);
+        let tie_ref = rule.map_or(TieReference::OtherParentTotal, |r| r.tie_reference);
+        let mut core = Core {
+            mode: Mode::Single,
+            counted: 0,
+            tie_reference: None,
+            scores: [PersonScore::ZERO, PersonScore::ZERO],
+            combined: PersonScore::ZERO,
+            source: [0; MAX_INDICATORS],
+            parents: 0,
+        };
+        for (i, p) in persons.iter().take(2).enumerate() {
+            core.scores[i] = self.score_person(p, as_of);
+        }
+        core.parents = persons.len().min(2);
+        if !family {
+            core.combined = core.scores[0];
+            return core;
+        }
+        // The counted parent: higher own total, then higher base, then the first.
+        let (a, b) = (&core.scores[0], &core.scores[1]);
+        if core.parents == 2 && (b.total(), b.base) > (a.total(), a.base) {
+            core.counted = 1;
+        }
+        if core.parents == 2 && tie_ref == TieReference::OtherParentTotal {
+            core.tie_reference = Some(core.scores[usize::from(1 - core.counted)].total());
+        }
+        match kind {
+            FamilyRuleKind::HigherParent => {
+                core.mode = Mode::Higher;
+                core.combined = core.scores[usize::from(core.counted)];
+            }
+            FamilyRuleKind::Sum => {
+                core.mode = Mode::Sum;
+                let mut c = core.scores[0];
+                if core.parents == 2 {
+                    let o = &core.scores[1];
+                    c.base += o.base;
+                    c.additional += o.additional;
+                    c.deduction += o.deduction;
+                }
+                core.combined = c;
+            }
+            FamilyRuleKind::OneSpousePerItem => {
+                core.mode = Mode::OneSpouse;
+                let mut c = PersonScore::ZERO;
+                let n = self.indicators.len();
+                for i in 0..n {
+                    let (x, y) = (core.scores[0].raw[i], core.scores[1].raw[i]);
+                    if self.indicators[i].category == Category::Deduction {
+                        // Each parent's deductions count: a family cannot shed one by choosing.
+                        c.raw[i] = x.saturating_add(if core.parents == 2 { y } else { 0 });
+                    } else if core.parents == 2 && y > x {
+                        c.raw[i] = y;
+                        core.source[i] = 1;
+                    } else {
+                        c.raw[i] = x;
+                    }
+                }
+                self.finish(&mut c);
+                core.combined = c;
+            }
+        }
+        core
+    }
+
+    /// Scores an application and returns only the numbers (no explanations, no allocation
+    /// for rule sets without gates). Used for ranking, what-if and benchmarks.
+    pub fn evaluate_summary(&self, facts: &Facts, as_of: NaiveDate) -> ScoreSummary {
+        let core = self.core(facts, as_of);
+        let mut eligible = true;
+        let mut manual_review = false;
+        self.gate_outcomes(&core, facts, as_of, |_, o| {
+            eligible &= o == GateOutcome::Pass;
+            manual_review |= o == GateOutcome::ManualReview;
+        });
+        let c = &core.combined;
+        let family = core.mode != Mode::Single;
+        ScoreSummary {
+            total: c.total(),
+            base: c.base,
+            additional: c.additional,
+            deduction: c.deduction,
+            eligible,
+            manual_review,
+            counted_parent: family.then_some(core.counted),
+            tie_reference: core.tie_reference,
+        }
+    }
+
+    /// Scores an application and returns the explained [`ScoreSheet`] (the service path).
+    pub fn evaluate(&self, facts: &Facts, as_of: NaiveDate) -> ScoreSheet {
+        let core = self.core(facts, as_of);
+        let mut gates = Vec::with_capacity(self.gates.len());
+        self.gate_outcomes(&core, facts, as_of, |i, o| {
+            if let Some(g) = self.gates.get(i) {
+                gates.push(GateResult {
+                    code: g.code.to_string(),
+                    outcome: o,
+                    message: g.message_zh.to_string(),
+                });
+            }
+        });
+        let eligible = gates.iter().all(|g| g.outcome == GateOutcome::Pass);
+        let persons = facts.persons();
+        let mut lines = Vec::with_capacity(self.indicators.len() * 2);
+        match core.mode {
+            Mode::Single | Mode::Higher => {
+                let who = usize::from(core.counted);
+                let parent = (core.mode == Mode::Higher).then_some(core.counted);
+                if let Some(p) = persons.get(who) {
+                    self.push_lines(&mut lines, &core.scores[who], |_| (p, parent), as_of, "");
+                }
+            }
+            Mode::Sum => {
+                for (k, p) in persons.iter().take(2).enumerate() {
+                    let prefix = if k == 0 { "家长1：" } else { "家长2：" };
+                    let parent = Some(u8::from(k == 1));
+                    self.push_lines(&mut lines, &core.scores[k], |_| (p, parent), as_of, prefix);
+                }
+            }
+            Mode::OneSpouse => {
+                let pick = |i: usize| {
+                    let k = usize::from(core.source[i]).min(persons.len().saturating_sub(1));
+                    (&persons[k], Some(core.source[i]))
+                };
+                self.push_lines(&mut lines, &core.combined, pick, as_of, "");
+            }
+        }
+        let c = &core.combined;
+        let family = (core.mode != Mode::Single).then(|| FamilyResult {
+            rule: self.document.family.as_ref().map_or(FamilyRuleKind::HigherParent, |r| r.rule),
+            counted_parent: core.counted,
+            tie_reference: core.tie_reference,
+            parent_totals: core.scores[..core.parents].iter().map(PersonScore::total).collect(),
+        });
+        ScoreSheet {
+            rule_set: self.document.id.clone(),
+            rule_set_version: self.document.version,
+            benefit: self.benefit.clone(),
+            total: c.total(),
+            base: c.base,
+            additional: c.additional,
+            deduction: c.deduction,
+            eligible,
+            gates,
+            lines,
+            family,
+        }
+    }
+
+    fn push_lines<'p>(
+        &self,
+        lines: &mut Vec<ScoreLine>,
+        score: &PersonScore,
+        person_of: impl Fn(usize) -> (&'p PersonFacts, Option<u8>),
+        as_of: NaiveDate,
+        prefix: &str,
+    ) {
+        for (i, ind) in self.indicators.iter().enumerate() {
+            let (p, parent) = person_of(i);
+            let mut explanation = String::from(prefix);
+            explanation.push_str(&self.explain(i, p, score, as_of));
+            if self.document.family.as_ref().map(|r| r.rule) == Some(FamilyRuleKind::OneSpousePerItem)
+                && ind.category != Category::Deduction
+            {
+                if let Some(k) = parent {
+                    explanation.push_str(if k == 0 { "（取自家长1）" } else { "（取自家长2）" });
+                }
+            }
+            lines.push(ScoreLine {
+                indicator: ind.code.to_string(),
+                category: ind.category,
+                points: score.fin[i],
+                explanation,
+                parent,
+            });
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Single,
+    Higher,
+    Sum,
+    OneSpouse,
+}
+
+/// Intermediate result shared by the summary and the explained path.
+struct Core {
+    mode: Mode,
+    counted: u8,
+    tie_reference: Option<i64>,
+    scores: [PersonScore; 2],
+    combined: PersonScore,
+    /// For `one_spouse_per_item`: which parent each indicator was taken from.
+    source: [u8; MAX_INDICATORS],
+    parents: usize,
+}
+
+/// Builds the JsonLogic data object for gates: every built-in key (missing → false / 0 /
+/// `none` / null), `age`, and the declared extra keys (missing → null).
+fn gate_data<'a>(rules: &'a CompiledRuleSet, p: &'a PersonFacts, as_of: NaiveDate, arena: &'a Bump) -> &'a DataValue<'a> {
+    let extras = &rules.document.extra_facts;
+    let total = BUILTIN_FACTS.len() + 1 + extras.len();
+    let pairs = arena.alloc_slice_fill_with(total, |i| -> (&'a str, DataValue<'a>) {
+        if let Some(f) = BUILTIN_FACTS.get(i) {
+            let v = match (f.ty, p.get(i)) {
+                (_, FactValue::Bool(b)) => DataValue::Bool(b),
+                (_, FactValue::Int(n)) => DataValue::from_i64(n),
+                (FactType::Enum(words), FactValue::Word(w)) => {
+                    DataValue::String(words.get(usize::from(w)).map_or("none", |x| x.word))
+                }
+                (_, FactValue::Word(_)) => DataValue::Null,
+                (_, FactValue::Date(d)) => DataValue::String(arena.alloc_str(&d.format("%Y-%m-%d").to_string())),
+                (FactType::Bool, FactValue::Missing) => DataValue::Bool(false),
+                (FactType::Integer | FactType::Number, FactValue::Missing) => DataValue::from_i64(0),
+                (FactType::Enum(_), FactValue::Missing) => DataValue::String("none"),
+                (FactType::Date, FactValue::Missing) => DataValue::Null,
+            };
+            (f.key, v)
+        } else if i == BUILTIN_FACTS.len() {
+            (AGE_KEY, p.age_at(as_of).map_or(DataValue::Null, DataValue::from_i64))
+        } else {
+            let e = &extras[i - BUILTIN_FACTS.len() - 1];
+            let v = match p.extra(&e.key) {
+                Some(ExtraValue::Bool(b)) => DataValue::Bool(*b),
+                Some(ExtraValue::Int(n)) => DataValue::from_i64(*n),
+                Some(ExtraValue::Word(w)) => DataValue::String(w),
+                Some(ExtraValue::Date(d)) => DataValue::String(arena.alloc_str(&d.format("%Y-%m-%d").to_string())),
+                None => DataValue::Null,
+            };
+            (e.key.as_str(), v)
+        }
+    });
+    arena.alloc(DataValue::Object(pairs))
+}

@@ -1,0 +1,137 @@
+//! Chinese explanations of score lines, e.g. "参保 72 个月 × 5 分 = 360 分" or
+//! "文化程度 本科 = 100 分（与技术技能等级、职称取高者计分）". Built only on the explained path.
+
+use std::fmt::Write as _;
+
+use chrono::NaiveDate;
+
+use crate::compile::{CompiledFormula, CompiledRuleSet, FactSource};
+use crate::document::{Direction, Formula};
+use crate::evaluate::{Input, PersonScore, apply_cap, formula_points, read, signed};
+use crate::facts::{PersonFacts, word_label};
+use crate::vocabulary::FactType;
+
+impl CompiledRuleSet {
+    /// Explains indicator `i` of `score` for person `p`.
+    pub(crate) fn explain(&self, i: usize, p: &PersonFacts, score: &PersonScore, as_of: NaiveDate) -> String {
+        let ind = &self.indicators[i];
+        let name = &*ind.name_zh;
+        let input = read(&ind.fact, p, as_of);
+        let (uncapped, fcap) = formula_points(&ind.formula, input, p, as_of);
+        let after_formula_cap = apply_cap(uncapped, fcap);
+        let raw = score.raw[i];
+        let fin = score.fin[i];
+        let unit = unit_of(&ind.source);
+        let v = input.num();
+        let mut s = String::with_capacity(64);
+        // `write!` into a String cannot fail; the results are ignored on purpose.
+        match &ind.formula {
+            CompiledFormula::Table(_) | CompiledFormula::Words(_) => {
+                let label = match (input, ind.fact_ty) {
+                    (Input::Word(w), Some(ty)) => word_label(ty, w),
+                    (Input::Text("true"), _) => "是",
+                    (Input::Text("false"), _) => "否",
+                    (Input::Text(t), _) => t,
+                    (_, Some(FactType::Bool)) => "否",
+                    (_, Some(FactType::Enum(words))) => words.first().map_or("无", |w| w.label_zh),
+                    _ => "无",
+                };
+                let _ = write!(s, "{name} {label} = {uncapped} 分");
+            }
+            CompiledFormula::PerUnit { rate, per, floor, .. } => {
+                let units = v / per;
+                if units < *floor {
+                    let _ = write!(s, "{name} {v} {unit}，未满 {floor} 不计分 = 0 分");
+                } else if *per == 1 {
+                    let _ = write!(s, "{name} {v} {unit} × {rate} 分 = {uncapped} 分");
+                } else {
+                    let _ = write!(s, "{name} {v} {unit}，每满 {per} {unit}计 {rate} 分：{units} × {rate} = {uncapped} 分");
+                }
+            }
+            CompiledFormula::AnchorLinear { anchor, base, step, direction, zero_beyond, .. } => match input {
+                Input::Num(x) => {
+                    let d = match direction {
+                        Direction::Younger => anchor - x,
+                        Direction::Older => x - anchor,
+                    };
+                    if d < 0 && *zero_beyond {
+                        let side = if *direction == Direction::Younger { "超过" } else { "低于" };
+                        let _ = write!(s, "{name} {x} {unit}，{side} {anchor} {unit}不计分 = 0 分");
+                    } else {
+                        let _ = write!(s, "{name} {x} {unit}：{base} + {step} × {d} = {uncapped} 分");
+                    }
+                }
+                _ => {
+                    let what = if ind.fact == FactSource::Age { "未提供出生日期" } else { "未提供" };
+                    let _ = write!(s, "{name} {what} = 0 分");
+                }
+            },
+            CompiledFormula::BasePlusExcess { threshold, base, step_size, step_points, .. } => {
+                if v <= 0 {
+                    let _ = write!(s, "{name} 无 = 0 分");
+                } else if v <= *threshold {
+                    let _ = write!(s, "{name} {v} {unit}（{threshold} {unit}及以下）= {base} 分");
+                } else {
+                    let steps = (v - threshold) / step_size;
+                    let _ = write!(
+                        s,
+                        "{name} {v} {unit}：{base} + {step_points} × {steps} = {uncapped} 分（超出 {threshold} {unit}部分每满 {step_size} {unit}加 {step_points} 分）"
+                    );
+                }
+            }
+            CompiledFormula::CountWithCap { points, .. } => {
+                let _ = write!(s, "{name} {v} {unit} × {points} 分 = {uncapped} 分");
+            }
+            CompiledFormula::Product { rate, factor } => match factor {
+                Some(f) => {
+                    let fv = read(f, p, as_of).num();
+                    let _ = write!(s, "{name} {v} × {fv} × {rate} 分 = {uncapped} 分");
+                }
+                None => {
+                    let _ = write!(s, "{name} {v} {unit} × {rate} 分 = {uncapped} 分");
+                }
+            },
+        }
+        if after_formula_cap != uncapped {
+            let _ = write!(s, "，封顶 {} 分", fcap.unwrap_or(0));
+        }
+        let after_ind_cap = apply_cap(after_formula_cap, ind.cap);
+        if after_ind_cap != after_formula_cap {
+            let _ = write!(s, "，本项封顶 {} 分", ind.cap.unwrap_or(0));
+        }
+        if signed(ind.category, after_ind_cap) != after_ind_cap {
+            let _ = write!(s, "，按 0 分计");
+        }
+        if let Some(g) = ind.exclusive_group.and_then(|g| self.exclusive.get(g)) {
+            let others: Vec<&str> = g
+                .members
+                .iter()
+                .filter(|&&m| m != i)
+                .map(|&m| &*self.indicators[m].name_zh)
+                .collect();
+            let others = others.join("、");
+            if fin == 0 && raw != 0 {
+                let _ = write!(s, "（与{others}取高者计分，本项不计）");
+            } else {
+                let _ = write!(s, "（与{others}取高者计分）");
+            }
+        }
+        if let Some(g) = ind.cap_group.and_then(|g| self.group_caps.get(g)) {
+            if fin != raw && ind.exclusive_group.is_none_or(|_| fin != 0) {
+                let _ = write!(s, "（{}合计封顶 {} 分，本项计 {fin} 分）", g.name_zh, g.cap);
+            }
+        }
+        s
+    }
+}
+
+fn unit_of(f: &Formula) -> &str {
+    match f {
+        Formula::PerUnit { unit_zh, .. }
+        | Formula::AnchorLinear { unit_zh, .. }
+        | Formula::BasePlusExcess { unit_zh, .. }
+        | Formula::CountWithCap { unit_zh, .. }
+        | Formula::Product { unit_zh, .. } => unit_zh,
+        Formula::EnumMap { .. } => "",
+    }
+}
