@@ -14,7 +14,9 @@ pub fn service(
     ctx: &jifen_kit::component::Context,
 ) -> jifen_proto::identity::v1::identity_service_server::IdentityServiceServer<Identity> {
     let limit = ctx.config.server.max_message_bytes;
-    jifen_proto::identity::v1::identity_service_server::IdentityServiceServer::new(Identity::new(ctx.db.clone()))
-        .max_decoding_message_size(limit)
-        .max_encoding_message_size(limit)
+    jifen_proto::identity::v1::identity_service_server::IdentityServiceServer::new(Identity::new(
+        ctx.db.clone(),
+    ))
+    .max_decoding_message_size(limit)
+    .max_encoding_message_size(limit)
 }

@@ -77,7 +77,11 @@ pub struct Plan {
 
 impl Plan {
     /// Describes what `targets` would run with `config`.
-    pub fn new(command: &'static str, config: &Config, targets: &[Target]) -> Result<Self, StartError> {
+    pub fn new(
+        command: &'static str,
+        config: &Config,
+        targets: &[Target],
+    ) -> Result<Self, StartError> {
         let addr = |r: Result<SocketAddr, jifen_kit::config::ConfigError>| {
             r.map_err(|e| StartError::Dependency(e.to_string()))
         };
@@ -94,9 +98,21 @@ impl Plan {
             http_addr: addr(config.http_addr())?,
             grpc_services,
             http_paths,
-            database: if config.database.url.is_empty() { "sqlite" } else { "postgres" },
-            object_store: if config.s3.endpoint.is_empty() { "embedded" } else { "external" },
-            cache: if config.redis.url.is_empty() { "in-process" } else { "redis" },
+            database: if config.database.url.is_empty() {
+                "sqlite"
+            } else {
+                "postgres"
+            },
+            object_store: if config.s3.endpoint.is_empty() {
+                "embedded"
+            } else {
+                "external"
+            },
+            cache: if config.redis.url.is_empty() {
+                "in-process"
+            } else {
+                "redis"
+            },
         })
     }
 }
@@ -158,7 +174,7 @@ pub async fn open_database(
         Target::Scoring => migrate::<jifen_scoring::Migrator>(name, &db).await,
         Target::Materials => migrate::<jifen_materials::Migrator>(name, &db).await,
         Target::Review => migrate::<jifen_review::Migrator>(name, &db).await,
-        Target::Ranking => Ok(()),
+        Target::Ranking => migrate::<jifen_ranking::Migrator>(name, &db).await,
         Target::Notices => migrate::<jifen_notices::Migrator>(name, &db).await,
         Target::Gateway => Ok(()),
     };
@@ -230,11 +246,13 @@ impl App {
                 Target::Materials => server.add_service(jifen_materials::service(&ctx)),
                 Target::Review => server.add_service(jifen_review::service(&ctx)),
                 Target::Notices => server.add_service(jifen_notices::service(&ctx)),
-                Target::Ranking | Target::Gateway => &mut server,
+                Target::Ranking => server.add_service(jifen_ranking::service(&ctx)),
+                Target::Gateway => &mut server,
             };
         }
         let grpc_services = server.service_names().to_vec();
         let health = server.health();
+        health.set_not_serving().await;
 
         let ready = Arc::new(AtomicBool::new(false));
         let mut http = Router::new()
@@ -249,7 +267,12 @@ impl App {
         let grpc_shutdown = shutdown.clone();
         tasks.spawn(async move {
             server
-                .serve(grpc_listener, &server_config, AuthLayer::anonymous_only(), grpc_shutdown)
+                .serve(
+                    grpc_listener,
+                    &server_config,
+                    AuthLayer::anonymous_only(),
+                    grpc_shutdown,
+                )
                 .await
                 .map_err(|e| format!("grpc server: {e}"))
         });

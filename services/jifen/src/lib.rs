@@ -4,5 +4,6 @@
 pub mod app;
 pub mod cli;
 pub mod target;
+pub mod testkit;
 
 pub use app::App;

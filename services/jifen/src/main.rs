@@ -12,7 +12,10 @@ fn main() -> ExitCode {
     // Two TLS crypto providers end up linked (aws-lc-rs via the AWS SDK, ring via sqlx).
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("jifen: cannot start the async runtime: {err}");
@@ -44,7 +47,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let targets = args.targets().to_vec();
             if args.dry_run {
-                println!("{}", serde_json::to_string(&Plan::new("run", &config, &targets)?)?);
+                println!(
+                    "{}",
+                    serde_json::to_string(&Plan::new("run", &config, &targets)?)?
+                );
                 return Ok(());
             }
             let _telemetry = jifen_kit::telemetry::init(&config.telemetry)?;
@@ -67,7 +73,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate(args) => {
             let targets = args.targets().to_vec();
             if args.dry_run {
-                println!("{}", serde_json::to_string(&Plan::new("migrate", &config, &targets)?)?);
+                println!(
+                    "{}",
+                    serde_json::to_string(&Plan::new("migrate", &config, &targets)?)?
+                );
                 return Ok(());
             }
             check_data_dir(&cli.data_dir)?;

@@ -1,7 +1,9 @@
 //! Object storage through aws-sdk-s3, the one code path for the embedded endpoint, AWS, MinIO,
 //! Ceph and OSS. Every key of a tenant starts with `tenants/<tenant>/`.
 
-use aws_sdk_s3::config::{Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation};
+use aws_sdk_s3::config::{
+    Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
+};
 
 use crate::config::S3Config;
 

@@ -182,13 +182,19 @@ impl Config {
         parse_addr("server.http_addr", &self.server.http_addr)?;
         parse_addr("s3.embedded_addr", &self.s3.embedded_addr)?;
         if self.server.request_timeout_ms == 0 {
-            return Err(invalid("server.request_timeout_ms", "must be greater than 0"));
+            return Err(invalid(
+                "server.request_timeout_ms",
+                "must be greater than 0",
+            ));
         }
         if self.server.max_message_bytes < 1024 {
             return Err(invalid("server.max_message_bytes", "must be at least 1024"));
         }
         if self.database.max_connections == 0 {
-            return Err(invalid("database.max_connections", "must be greater than 0"));
+            return Err(invalid(
+                "database.max_connections",
+                "must be greater than 0",
+            ));
         }
         let db = &self.database.url;
         if !(db.is_empty() || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
@@ -215,7 +221,10 @@ impl Config {
             return Err(invalid("s3.bucket", "must not be empty"));
         }
         if !matches!(self.telemetry.log_format.as_str(), "auto" | "text" | "json") {
-            return Err(invalid("telemetry.log_format", "must be auto, text or json"));
+            return Err(invalid(
+                "telemetry.log_format",
+                "must be auto, text or json",
+            ));
         }
         for (key, value) in [
             ("peers.identity", &self.peers.identity),
@@ -225,8 +234,12 @@ impl Config {
             ("peers.notices", &self.peers.notices),
             ("peers.ranking", &self.peers.ranking),
         ] {
-            if !(value.is_empty() || value.starts_with("http://") || value.starts_with("https://")) {
-                return Err(invalid(key, "must be empty (this process) or an http(s):// URL"));
+            if !(value.is_empty() || value.starts_with("http://") || value.starts_with("https://"))
+            {
+                return Err(invalid(
+                    key,
+                    "must be empty (this process) or an http(s):// URL",
+                ));
             }
         }
         Ok(())
@@ -276,7 +289,10 @@ mod tests {
         let path = dir.path().join("bad.toml");
         std::fs::write(&path, "[server\ngrpc_addr = 1").expect("write");
         let err = Config::load(Some(&path)).expect_err("corrupt file refused");
-        assert!(err.to_string().starts_with("invalid configuration"), "{err}");
+        assert!(
+            err.to_string().starts_with("invalid configuration"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -102,9 +102,10 @@ pub fn to_status(err: &dyn ServiceError) -> Status {
         }
         ErrorCode::ResourceExhausted => {
             let mut status = Status::resource_exhausted(err.public_message());
-            status
-                .metadata_mut()
-                .insert("retry-after", tonic::metadata::MetadataValue::from_static("1"));
+            status.metadata_mut().insert(
+                "retry-after",
+                tonic::metadata::MetadataValue::from_static("1"),
+            );
             status
         }
         code => Status::new(code.grpc_code(), err.public_message()),

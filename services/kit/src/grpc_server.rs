@@ -96,8 +96,8 @@ impl GrpcServer {
 
     /// Serves on `listener` until `shutdown` is cancelled, then drains in-flight calls.
     ///
-    /// Every hosted service (and the overall `""` status) reports NOT_SERVING until
-    /// [`Health::set_serving`] is called.
+    /// Call [`Health::set_not_serving`] before and [`Health::set_serving`] once warm-up is done;
+    /// on shutdown every service reports NOT_SERVING again while in-flight calls drain.
     pub async fn serve(
         self,
         listener: TcpListener,
@@ -106,8 +106,6 @@ impl GrpcServer {
         shutdown: CancellationToken,
     ) -> Result<(), tonic::transport::Error> {
         let health = self.health();
-        health.set(ServingStatus::NotServing).await;
-
         let mut reflection_v1 =
             tonic_reflection::server::Builder::configure().with_service_name(HEALTH_SERVICE);
         let mut reflection_v1alpha =
@@ -167,6 +165,11 @@ impl Health {
     /// Reports every hosted service and the server as SERVING.
     pub async fn set_serving(&self) {
         self.set(ServingStatus::Serving).await;
+    }
+
+    /// Reports every hosted service and the server as NOT_SERVING.
+    pub async fn set_not_serving(&self) {
+        self.set(ServingStatus::NotServing).await;
     }
 
     async fn set(&self, status: ServingStatus) {

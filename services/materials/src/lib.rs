@@ -14,7 +14,9 @@ pub fn service(
     ctx: &jifen_kit::component::Context,
 ) -> jifen_proto::materials::v1::materials_service_server::MaterialsServiceServer<Materials> {
     let limit = ctx.config.server.max_message_bytes;
-    jifen_proto::materials::v1::materials_service_server::MaterialsServiceServer::new(Materials::new(ctx.db.clone()))
-        .max_decoding_message_size(limit)
-        .max_encoding_message_size(limit)
+    jifen_proto::materials::v1::materials_service_server::MaterialsServiceServer::new(
+        Materials::new(ctx.db.clone()),
+    )
+    .max_decoding_message_size(limit)
+    .max_encoding_message_size(limit)
 }

@@ -14,7 +14,9 @@ pub fn service(
     ctx: &jifen_kit::component::Context,
 ) -> jifen_proto::notices::v1::notices_service_server::NoticesServiceServer<Notices> {
     let limit = ctx.config.server.max_message_bytes;
-    jifen_proto::notices::v1::notices_service_server::NoticesServiceServer::new(Notices::new(ctx.db.clone()))
-        .max_decoding_message_size(limit)
-        .max_encoding_message_size(limit)
+    jifen_proto::notices::v1::notices_service_server::NoticesServiceServer::new(Notices::new(
+        ctx.db.clone(),
+    ))
+    .max_decoding_message_size(limit)
+    .max_encoding_message_size(limit)
 }

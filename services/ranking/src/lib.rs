@@ -7,3 +7,24 @@
 //! the Redis board are thin edges around it.
 
 pub mod domain;
+
+mod grpc;
+pub mod migration;
+
+pub use grpc::Ranking;
+pub use migration::Migrator;
+
+/// Component name, as used by `--target`, the database schema and metrics.
+pub const NAME: &str = "ranking";
+
+/// Returns the gRPC service of this component, ready to be hosted.
+pub fn service(
+    ctx: &jifen_kit::component::Context,
+) -> jifen_proto::ranking::v1::ranking_service_server::RankingServiceServer<Ranking> {
+    let limit = ctx.config.server.max_message_bytes;
+    jifen_proto::ranking::v1::ranking_service_server::RankingServiceServer::new(Ranking::new(
+        ctx.db.clone(),
+    ))
+    .max_decoding_message_size(limit)
+    .max_encoding_message_size(limit)
+}

@@ -14,7 +14,9 @@ pub fn service(
     ctx: &jifen_kit::component::Context,
 ) -> jifen_proto::review::v1::review_service_server::ReviewServiceServer<Review> {
     let limit = ctx.config.server.max_message_bytes;
-    jifen_proto::review::v1::review_service_server::ReviewServiceServer::new(Review::new(ctx.db.clone()))
-        .max_decoding_message_size(limit)
-        .max_encoding_message_size(limit)
+    jifen_proto::review::v1::review_service_server::ReviewServiceServer::new(Review::new(
+        ctx.db.clone(),
+    ))
+    .max_decoding_message_size(limit)
+    .max_encoding_message_size(limit)
 }

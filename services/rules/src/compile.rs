@@ -32,11 +32,35 @@ pub(crate) enum CompiledFormula {
     Table(Box<[i64]>),
     /// Extra enum / boolean fact: points by word.
     Words(Box<[(Box<str>, i64)]>),
-    PerUnit { rate: i64, per: i64, floor: i64, cap: Option<i64> },
-    AnchorLinear { anchor: i64, base: i64, step: i64, direction: Direction, zero_beyond: bool, cap: Option<i64> },
-    BasePlusExcess { threshold: i64, base: i64, step_size: i64, step_points: i64, cap: Option<i64> },
-    CountWithCap { points: i64, cap: Option<i64> },
-    Product { rate: i64, factor: Option<FactSource> },
+    PerUnit {
+        rate: i64,
+        per: i64,
+        floor: i64,
+        cap: Option<i64>,
+    },
+    AnchorLinear {
+        anchor: i64,
+        base: i64,
+        step: i64,
+        direction: Direction,
+        zero_beyond: bool,
+        cap: Option<i64>,
+    },
+    BasePlusExcess {
+        threshold: i64,
+        base: i64,
+        step_size: i64,
+        step_points: i64,
+        cap: Option<i64>,
+    },
+    CountWithCap {
+        points: i64,
+        cap: Option<i64>,
+    },
+    Product {
+        rate: i64,
+        factor: Option<FactSource>,
+    },
 }
 
 /// One compiled indicator.
@@ -248,7 +272,10 @@ impl CompiledRuleSet {
     }
 }
 
-fn members(indicators: &[CompiledIndicator], pred: impl Fn(&CompiledIndicator) -> bool) -> Box<[usize]> {
+fn members(
+    indicators: &[CompiledIndicator],
+    pred: impl Fn(&CompiledIndicator) -> bool,
+) -> Box<[usize]> {
     indicators
         .iter()
         .enumerate()
@@ -282,7 +309,9 @@ fn compile_formula(f: &Formula, fact: &FactSource, extras: &[ExtraFact]) -> Comp
                 CompiledFormula::Table(table)
             }
             FactSource::Extra(key) => {
-                let is_bool = extras.iter().any(|e| *e.key == **key && e.ty == ExtraFactType::Bool);
+                let is_bool = extras
+                    .iter()
+                    .any(|e| *e.key == **key && e.ty == ExtraFactType::Bool);
                 let words = map
                     .iter()
                     .filter(|(w, _)| !is_bool || word_index(BOOL_WORDS, w).is_some())
@@ -292,32 +321,52 @@ fn compile_formula(f: &Formula, fact: &FactSource, extras: &[ExtraFact]) -> Comp
             }
             FactSource::Age => CompiledFormula::Words(Box::new([])),
         },
-        Formula::PerUnit { rate, per, floor, cap, .. } => CompiledFormula::PerUnit {
+        Formula::PerUnit {
+            rate,
+            per,
+            floor,
+            cap,
+            ..
+        } => CompiledFormula::PerUnit {
             rate: *rate,
             per: per.unwrap_or(1).max(1),
             floor: floor.unwrap_or(0),
             cap: *cap,
         },
-        Formula::AnchorLinear { anchor, base, step, direction, zero_beyond, cap, .. } => {
-            CompiledFormula::AnchorLinear {
-                anchor: *anchor,
-                base: *base,
-                step: *step,
-                direction: *direction,
-                zero_beyond: *zero_beyond,
-                cap: *cap,
-            }
-        }
-        Formula::BasePlusExcess { threshold, base, step_size, step_points, cap, .. } => {
-            CompiledFormula::BasePlusExcess {
-                threshold: *threshold,
-                base: *base,
-                step_size: (*step_size).max(1),
-                step_points: *step_points,
-                cap: *cap,
-            }
-        }
-        Formula::CountWithCap { points, cap, .. } => CompiledFormula::CountWithCap { points: *points, cap: *cap },
+        Formula::AnchorLinear {
+            anchor,
+            base,
+            step,
+            direction,
+            zero_beyond,
+            cap,
+            ..
+        } => CompiledFormula::AnchorLinear {
+            anchor: *anchor,
+            base: *base,
+            step: *step,
+            direction: *direction,
+            zero_beyond: *zero_beyond,
+            cap: *cap,
+        },
+        Formula::BasePlusExcess {
+            threshold,
+            base,
+            step_size,
+            step_points,
+            cap,
+            ..
+        } => CompiledFormula::BasePlusExcess {
+            threshold: *threshold,
+            base: *base,
+            step_size: (*step_size).max(1),
+            step_points: *step_points,
+            cap: *cap,
+        },
+        Formula::CountWithCap { points, cap, .. } => CompiledFormula::CountWithCap {
+            points: *points,
+            cap: *cap,
+        },
         Formula::Product { rate, factor, .. } => CompiledFormula::Product {
             rate: *rate,
             factor: factor.as_deref().map(source_of),

@@ -8,13 +8,34 @@ use crate::inherit::RuleSetLibrary;
 
 /// Shipped documents as `(id, JSON text)`. Overlays come after their parents.
 pub const DEFAULT_DOCUMENTS: &[(&str, &str)] = &[
-    ("SZ-CITY-SETTLEMENT-2021", include_str!("../rulesets/sz-city-settlement-2021.json")),
-    ("SZ-CITY-SCHOOL-2023", include_str!("../rulesets/sz-city-school-2023.json")),
-    ("SZ-CITY-SETTLEMENT-2023", include_str!("../rulesets/sz-city-settlement-2023.json")),
-    ("CS-SCHOOL-2023", include_str!("../rulesets/cs-school-2023.json")),
-    ("KS-SCHOOL-2022", include_str!("../rulesets/ks-school-2022.json")),
-    ("SZ-CITY-TALENT-PLACEHOLDER", include_str!("../rulesets/sz-city-talent-placeholder.json")),
-    ("SZ-CITY-MEDICAL-2021", include_str!("../rulesets/sz-city-medical-2021.json")),
+    (
+        "SZ-CITY-SETTLEMENT-2021",
+        include_str!("../rulesets/sz-city-settlement-2021.json"),
+    ),
+    (
+        "SZ-CITY-SCHOOL-2023",
+        include_str!("../rulesets/sz-city-school-2023.json"),
+    ),
+    (
+        "SZ-CITY-SETTLEMENT-2023",
+        include_str!("../rulesets/sz-city-settlement-2023.json"),
+    ),
+    (
+        "CS-SCHOOL-2023",
+        include_str!("../rulesets/cs-school-2023.json"),
+    ),
+    (
+        "KS-SCHOOL-2022",
+        include_str!("../rulesets/ks-school-2022.json"),
+    ),
+    (
+        "SZ-CITY-TALENT-PLACEHOLDER",
+        include_str!("../rulesets/sz-city-talent-placeholder.json"),
+    ),
+    (
+        "SZ-CITY-MEDICAL-2021",
+        include_str!("../rulesets/sz-city-medical-2021.json"),
+    ),
 ];
 
 /// The six 市区 districts.
@@ -22,8 +43,17 @@ const CITY_DISTRICTS: &[&str] = &["gusu", "wuzhong", "xiangcheng", "huqiu", "wuj
 
 /// The tenants of `contract.md`.
 pub const TENANTS: &[&str] = &[
-    "suzhou", "gusu", "wuzhong", "xiangcheng", "huqiu", "wujiang", "sip", "kunshan", "changshu",
-    "zhangjiagang", "taicang",
+    "suzhou",
+    "gusu",
+    "wuzhong",
+    "xiangcheng",
+    "huqiu",
+    "wujiang",
+    "sip",
+    "kunshan",
+    "changshu",
+    "zhangjiagang",
+    "taicang",
 ];
 
 /// Returns the default rule-set id for a tenant and benefit (contract.md "Default rule sets"):
@@ -66,7 +96,10 @@ pub const THRESHOLDS: &[(&str, i32, i64)] = &[
 
 /// Returns the published pass mark of an area and year.
 pub fn threshold_for(area: &str, year: i32) -> Option<i64> {
-    THRESHOLDS.iter().find(|(a, y, _)| *a == area && *y == year).map(|(_, _, v)| *v)
+    THRESHOLDS
+        .iter()
+        .find(|(a, y, _)| *a == area && *y == year)
+        .map(|(_, _, v)| *v)
 }
 
 static LIBRARY: LazyLock<RuleSetLibrary> = LazyLock::new(|| {
@@ -100,26 +133,47 @@ mod tests {
             let lib = default_library();
             let eff = lib.effective(id).unwrap_or_else(|e| panic!("{id}: {e:?}"));
             for b in &eff.benefits {
-                lib.compile(id, b).unwrap_or_else(|e| panic!("{id}/{b}: {e:?}"));
+                lib.compile(id, b)
+                    .unwrap_or_else(|e| panic!("{id}/{b}: {e:?}"));
             }
         }
     }
 
     #[test]
     fn defaults_per_tenant() {
-        for d in CITY_DISTRICTS.iter().chain(["suzhou", "zhangjiagang", "taicang"].iter()) {
-            assert_eq!(default_rule_set_for(d, "school"), Some("SZ-CITY-SCHOOL-2023"));
-            assert_eq!(default_rule_set_for(d, "settlement"), Some("SZ-CITY-SETTLEMENT-2021"));
+        for d in CITY_DISTRICTS
+            .iter()
+            .chain(["suzhou", "zhangjiagang", "taicang"].iter())
+        {
+            assert_eq!(
+                default_rule_set_for(d, "school"),
+                Some("SZ-CITY-SCHOOL-2023")
+            );
+            assert_eq!(
+                default_rule_set_for(d, "settlement"),
+                Some("SZ-CITY-SETTLEMENT-2021")
+            );
         }
-        assert_eq!(default_rule_set_for("changshu", "school"), Some("CS-SCHOOL-2023"));
-        assert_eq!(default_rule_set_for("changshu", "settlement"), Some("SZ-CITY-SETTLEMENT-2021"));
-        assert_eq!(default_rule_set_for("kunshan", "school"), Some("KS-SCHOOL-2022"));
+        assert_eq!(
+            default_rule_set_for("changshu", "school"),
+            Some("CS-SCHOOL-2023")
+        );
+        assert_eq!(
+            default_rule_set_for("changshu", "settlement"),
+            Some("SZ-CITY-SETTLEMENT-2021")
+        );
+        assert_eq!(
+            default_rule_set_for("kunshan", "school"),
+            Some("KS-SCHOOL-2022")
+        );
         assert_eq!(default_rule_set_for("nowhere", "school"), None);
         assert_eq!(default_rule_set_for("gusu", "housing"), None);
         for t in TENANTS {
             for b in ["school", "settlement", "medical", "talent"] {
                 let id = default_rule_set_for(t, b).unwrap_or_default();
-                default_library().compile(id, b).unwrap_or_else(|e| panic!("{t}/{b}: {e:?}"));
+                default_library()
+                    .compile(id, b)
+                    .unwrap_or_else(|e| panic!("{t}/{b}: {e:?}"));
             }
         }
     }
@@ -130,19 +184,38 @@ mod tests {
         assert_eq!(threshold_for("张家港·常熟·太仓", 2022), Some(400));
         assert_eq!(threshold_area_for("taicang"), Some("张家港·常熟·太仓"));
         assert_eq!(threshold_area_for("suzhou"), None);
-        let eff = default_library().effective("SZ-CITY-SETTLEMENT-2021").unwrap();
-        let Some(Decision::Threshold { values }) = eff.decision else { panic!("threshold") };
+        let eff = default_library()
+            .effective("SZ-CITY-SETTLEMENT-2021")
+            .unwrap();
+        let Some(Decision::Threshold { values }) = eff.decision else {
+            panic!("threshold")
+        };
         for (area, year, value) in THRESHOLDS {
-            assert!(values.iter().any(|v| v.area == *area && v.year == *year && v.value == *value));
+            assert!(
+                values
+                    .iter()
+                    .any(|v| v.area == *area && v.year == *year && v.value == *value)
+            );
         }
     }
 
     #[test]
     fn medical_drops_settlement_only_deductions() {
         let eff = default_library().effective("SZ-CITY-MEDICAL-2021").unwrap();
-        assert!(eff.indicators.iter().all(|i| i.category != crate::document::Category::Deduction));
+        assert!(
+            eff.indicators
+                .iter()
+                .all(|i| i.category != crate::document::Category::Deduction)
+        );
         assert_eq!(eff.materialised_from, ["SZ-CITY-SETTLEMENT-2021"]);
-        let settle = default_library().effective("SZ-CITY-SETTLEMENT-2021").unwrap();
-        assert!(settle.indicators.iter().any(|i| i.code == "criminal_sentence"));
+        let settle = default_library()
+            .effective("SZ-CITY-SETTLEMENT-2021")
+            .unwrap();
+        assert!(
+            settle
+                .indicators
+                .iter()
+                .any(|i| i.code == "criminal_sentence")
+        );
     }
 }

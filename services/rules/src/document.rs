@@ -500,7 +500,10 @@ mod tests {
 
     #[test]
     fn pointer_from_serde_path() {
-        assert_eq!(json_pointer("indicators[3].formula.rate"), "/indicators/3/formula/rate");
+        assert_eq!(
+            json_pointer("indicators[3].formula.rate"),
+            "/indicators/3/formula/rate"
+        );
         assert_eq!(json_pointer("."), "");
         assert_eq!(json_pointer("gates[0]"), "/gates/0");
     }

@@ -40,7 +40,11 @@ pub struct FactError {
 }
 
 impl FactError {
-    pub(crate) fn new(key: impl Into<String>, code: &'static str, message_zh: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        key: impl Into<String>,
+        code: &'static str,
+        message_zh: impl Into<String>,
+    ) -> Self {
         Self {
             key: key.into(),
             code,

@@ -163,7 +163,9 @@ impl PersonScore {
     };
 
     pub(crate) fn total(&self) -> i64 {
-        self.base + self.additional + self.deduction
+        self.base
+            .saturating_add(self.additional)
+            .saturating_add(self.deduction)
     }
 }
 
@@ -238,18 +240,42 @@ pub(crate) fn formula_points(
                 Input::Text(s) => s,
                 _ => "false",
             };
-            (words.iter().find(|(w, _)| &**w == word).map_or(0, |(_, p)| *p), None)
+            (
+                words
+                    .iter()
+                    .find(|(w, _)| &**w == word)
+                    .map_or(0, |(_, p)| *p),
+                None,
+            )
         }
-        CompiledFormula::PerUnit { rate, per, floor, cap } => {
+        CompiledFormula::PerUnit {
+            rate,
+            per,
+            floor,
+            cap,
+        } => {
             let units = input.num() / per;
-            let pts = if units < *floor { 0 } else { units.saturating_mul(*rate) };
+            let pts = if units < *floor {
+                0
+            } else {
+                units.saturating_mul(*rate)
+            };
             (pts, *cap)
         }
-        CompiledFormula::AnchorLinear { anchor, base, step, direction, zero_beyond, cap } => {
-            let Input::Num(v) = input else { return (0, None) };
+        CompiledFormula::AnchorLinear {
+            anchor,
+            base,
+            step,
+            direction,
+            zero_beyond,
+            cap,
+        } => {
+            let Input::Num(v) = input else {
+                return (0, None);
+            };
             let d = match direction {
-                Direction::Younger => anchor - v,
-                Direction::Older => v - anchor,
+                Direction::Younger => anchor.saturating_sub(v),
+                Direction::Older => v.saturating_sub(*anchor),
             };
             let pts = if d < 0 && *zero_beyond {
                 0
@@ -258,18 +284,28 @@ pub(crate) fn formula_points(
             };
             (pts, *cap)
         }
-        CompiledFormula::BasePlusExcess { threshold, base, step_size, step_points, cap } => {
+        CompiledFormula::BasePlusExcess {
+            threshold,
+            base,
+            step_size,
+            step_points,
+            cap,
+        } => {
             let v = input.num();
             let pts = if v <= 0 {
                 0
             } else if v <= *threshold {
                 *base
             } else {
-                base.saturating_add(((v - threshold) / step_size).saturating_mul(*step_points))
+                base.saturating_add(
+                    (v.saturating_sub(*threshold) / step_size).saturating_mul(*step_points),
+                )
             };
             (pts, *cap)
         }
-        CompiledFormula::CountWithCap { points, cap } => (input.num().saturating_mul(*points), *cap),
+        CompiledFormula::CountWithCap { points, cap } => {
+            (input.num().saturating_mul(*points), *cap)
+        }
         CompiledFormula::Product { rate, factor } => {
             let f = factor.as_ref().map_or(1, |src| read(src, p, as_of).num());
             (input.num().saturating_mul(f).saturating_mul(*rate), None)
@@ -308,54 +344,80 @@ impl CompiledRuleSet {
     pub(crate) fn finish(&self, s: &mut PersonScore) {
         let n = self.indicators.len();
         s.fin[..n].copy_from_slice(&s.raw[..n]);
+        self.apply_groups(&mut s.fin[..n]);
+        (s.base, s.additional, s.deduction) = self.category_sums(&s.fin[..n]);
+    }
+
+    /// Exclusive groups (only the highest member counts, the first on a tie), then group caps
+    /// (members trimmed from the last one back until the sum fits).
+    #[inline]
+    fn apply_groups(&self, pts: &mut [i64]) {
         for g in &self.exclusive {
             let mut best: Option<usize> = None;
             for &m in g.members.iter() {
-                if best.is_none_or(|b| s.fin[m] > s.fin[b]) {
+                if best.is_none_or(|b| pts[m] > pts[b]) {
                     best = Some(m);
                 }
             }
             for &m in g.members.iter() {
                 if Some(m) != best {
-                    s.fin[m] = 0;
+                    pts[m] = 0;
                 }
             }
         }
         for g in &self.group_caps {
             let cap = g.cap.max(0);
-            let sum: i64 = g.members.iter().map(|&m| s.fin[m]).sum();
+            let sum = g
+                .members
+                .iter()
+                .fold(0i64, |acc, &m| acc.saturating_add(pts[m]));
             if sum > cap {
                 let mut allowance = cap;
                 for &m in g.members.iter() {
-                    if s.fin[m] > 0 {
-                        let take = s.fin[m].min(allowance);
-                        s.fin[m] = take;
+                    if pts[m] > 0 {
+                        let take = pts[m].min(allowance);
+                        pts[m] = take;
                         allowance -= take;
                     }
                 }
             } else if sum < -cap {
                 let mut allowance = cap;
                 for &m in g.members.iter() {
-                    if s.fin[m] < 0 {
-                        let take = (-s.fin[m]).min(allowance);
-                        s.fin[m] = -take;
+                    if pts[m] < 0 {
+                        let take = pts[m].saturating_neg().min(allowance);
+                        pts[m] = -take;
                         allowance -= take;
                     }
                 }
             }
         }
+    }
+
+    #[inline]
+    fn category_sums(&self, pts: &[i64]) -> (i64, i64, i64) {
         let (mut base, mut additional, mut deduction) = (0i64, 0i64, 0i64);
-        for (i, ind) in self.indicators.iter().enumerate() {
-            let p = s.fin[i];
+        for (p, ind) in pts.iter().zip(&self.indicators) {
             match ind.category {
-                Category::Base => base = base.saturating_add(p),
-                Category::Additional => additional = additional.saturating_add(p),
-                Category::Deduction => deduction = deduction.saturating_add(p),
+                Category::Base => base = base.saturating_add(*p),
+                Category::Additional => additional = additional.saturating_add(*p),
+                Category::Deduction => deduction = deduction.saturating_add(*p),
             }
         }
-        s.base = base;
-        s.additional = additional;
-        s.deduction = deduction;
+        (base, additional, deduction)
+    }
+
+    /// The single-person fast path of [`Self::evaluate_summary`]: one stack array, no copies.
+    #[inline]
+    fn person_totals(&self, p: &PersonFacts, as_of: NaiveDate) -> (i64, i64, i64) {
+        let mut pts = [0i64; MAX_INDICATORS];
+        let n = self.indicators.len().min(MAX_INDICATORS);
+        for (slot, ind) in pts[..n].iter_mut().zip(&self.indicators) {
+            let input = read(&ind.fact, p, as_of);
+            let (v, fcap) = formula_points(&ind.formula, input, p, as_of);
+            *slot = signed(ind.category, apply_cap(apply_cap(v, fcap), ind.cap));
+        }
+        self.apply_groups(&mut pts[..n]);
+        self.category_sums(&pts[..n])
     }
 
     pub(crate) fn score_person(&self, p: &PersonFacts, as_of: NaiveDate) -> PersonScore {
@@ -393,7 +455,13 @@ impl CompiledRuleSet {
 
     /// Gate outcomes of an evaluation (persons chosen per family rule; for `sum` and
     /// `one_spouse_per_item` a gate takes the best outcome of the two parents).
-    fn gate_outcomes(&self, core: &Core, facts: &Facts, as_of: NaiveDate, mut f: impl FnMut(usize, GateOutcome)) {
+    fn gate_outcomes(
+        &self,
+        core: &Core,
+        facts: &Facts,
+        as_of: NaiveDate,
+        mut f: impl FnMut(usize, GateOutcome),
+    ) {
         if self.gates.is_empty() {
             return;
         }
@@ -461,9 +529,9 @@ impl CompiledRuleSet {
                 let mut c = core.scores[0];
                 if core.parents == 2 {
                     let o = &core.scores[1];
-                    c.base += o.base;
-                    c.additional += o.additional;
-                    c.deduction += o.deduction;
+                    c.base = c.base.saturating_add(o.base);
+                    c.additional = c.additional.saturating_add(o.additional);
+                    c.deduction = c.deduction.saturating_add(o.deduction);
                 }
                 core.combined = c;
             }
@@ -493,6 +561,19 @@ impl CompiledRuleSet {
     /// Scores an application and returns only the numbers (no explanations, no allocation
     /// for rule sets without gates). Used for ranking, what-if and benchmarks.
     pub fn evaluate_summary(&self, facts: &Facts, as_of: NaiveDate) -> ScoreSummary {
+        if let (Facts::Person(p), true) = (facts, self.gates.is_empty()) {
+            let (base, additional, deduction) = self.person_totals(p, as_of);
+            return ScoreSummary {
+                total: base.saturating_add(additional).saturating_add(deduction),
+                base,
+                additional,
+                deduction,
+                eligible: true,
+                manual_review: false,
+                counted_parent: None,
+                tie_reference: None,
+            };
+        }
         let core = self.core(facts, as_of);
         let mut eligible = true;
         let mut manual_review = false;
@@ -555,10 +636,17 @@ impl CompiledRuleSet {
         }
         let c = &core.combined;
         let family = (core.mode != Mode::Single).then(|| FamilyResult {
-            rule: self.document.family.as_ref().map_or(FamilyRuleKind::HigherParent, |r| r.rule),
+            rule: self
+                .document
+                .family
+                .as_ref()
+                .map_or(FamilyRuleKind::HigherParent, |r| r.rule),
             counted_parent: core.counted,
             tie_reference: core.tie_reference,
-            parent_totals: core.scores[..core.parents].iter().map(PersonScore::total).collect(),
+            parent_totals: core.scores[..core.parents]
+                .iter()
+                .map(PersonScore::total)
+                .collect(),
         });
         ScoreSheet {
             rule_set: self.document.id.clone(),
@@ -587,12 +675,16 @@ impl CompiledRuleSet {
             let (p, parent) = person_of(i);
             let mut explanation = String::from(prefix);
             explanation.push_str(&self.explain(i, p, score, as_of));
-            if self.document.family.as_ref().map(|r| r.rule) == Some(FamilyRuleKind::OneSpousePerItem)
+            if self.document.family.as_ref().map(|r| r.rule)
+                == Some(FamilyRuleKind::OneSpousePerItem)
                 && ind.category != Category::Deduction
+                && let Some(k) = parent
             {
-                if let Some(k) = parent {
-                    explanation.push_str(if k == 0 { "（取自家长1）" } else { "（取自家长2）" });
-                }
+                explanation.push_str(if k == 0 {
+                    "（取自家长1）"
+                } else {
+                    "（取自家长2）"
+                });
             }
             lines.push(ScoreLine {
                 indicator: ind.code.to_string(),
@@ -627,7 +719,12 @@ struct Core {
 
 /// Builds the JsonLogic data object for gates: every built-in key (missing → false / 0 /
 /// `none` / null), `age`, and the declared extra keys (missing → null).
-fn gate_data<'a>(rules: &'a CompiledRuleSet, p: &'a PersonFacts, as_of: NaiveDate, arena: &'a Bump) -> &'a DataValue<'a> {
+fn gate_data<'a>(
+    rules: &'a CompiledRuleSet,
+    p: &'a PersonFacts,
+    as_of: NaiveDate,
+    arena: &'a Bump,
+) -> &'a DataValue<'a> {
     let extras = &rules.document.extra_facts;
     let total = BUILTIN_FACTS.len() + 1 + extras.len();
     let pairs = arena.alloc_slice_fill_with(total, |i| -> (&'a str, DataValue<'a>) {
@@ -639,22 +736,31 @@ fn gate_data<'a>(rules: &'a CompiledRuleSet, p: &'a PersonFacts, as_of: NaiveDat
                     DataValue::String(words.get(usize::from(w)).map_or("none", |x| x.word))
                 }
                 (_, FactValue::Word(_)) => DataValue::Null,
-                (_, FactValue::Date(d)) => DataValue::String(arena.alloc_str(&d.format("%Y-%m-%d").to_string())),
+                (_, FactValue::Date(d)) => {
+                    DataValue::String(arena.alloc_str(&d.format("%Y-%m-%d").to_string()))
+                }
                 (FactType::Bool, FactValue::Missing) => DataValue::Bool(false),
-                (FactType::Integer | FactType::Number, FactValue::Missing) => DataValue::from_i64(0),
+                (FactType::Integer | FactType::Number, FactValue::Missing) => {
+                    DataValue::from_i64(0)
+                }
                 (FactType::Enum(_), FactValue::Missing) => DataValue::String("none"),
                 (FactType::Date, FactValue::Missing) => DataValue::Null,
             };
             (f.key, v)
         } else if i == BUILTIN_FACTS.len() {
-            (AGE_KEY, p.age_at(as_of).map_or(DataValue::Null, DataValue::from_i64))
+            (
+                AGE_KEY,
+                p.age_at(as_of).map_or(DataValue::Null, DataValue::from_i64),
+            )
         } else {
             let e = &extras[i - BUILTIN_FACTS.len() - 1];
             let v = match p.extra(&e.key) {
                 Some(ExtraValue::Bool(b)) => DataValue::Bool(*b),
                 Some(ExtraValue::Int(n)) => DataValue::from_i64(*n),
                 Some(ExtraValue::Word(w)) => DataValue::String(w),
-                Some(ExtraValue::Date(d)) => DataValue::String(arena.alloc_str(&d.format("%Y-%m-%d").to_string())),
+                Some(ExtraValue::Date(d)) => {
+                    DataValue::String(arena.alloc_str(&d.format("%Y-%m-%d").to_string()))
+                }
                 None => DataValue::Null,
             };
             (e.key.as_str(), v)

@@ -13,7 +13,13 @@ use crate::vocabulary::FactType;
 
 impl CompiledRuleSet {
     /// Explains indicator `i` of `score` for person `p`.
-    pub(crate) fn explain(&self, i: usize, p: &PersonFacts, score: &PersonScore, as_of: NaiveDate) -> String {
+    pub(crate) fn explain(
+        &self,
+        i: usize,
+        p: &PersonFacts,
+        score: &PersonScore,
+        as_of: NaiveDate,
+    ) -> String {
         let ind = &self.indicators[i];
         let name = &*ind.name_zh;
         let input = read(&ind.fact, p, as_of);
@@ -38,44 +44,76 @@ impl CompiledRuleSet {
                 };
                 let _ = write!(s, "{name} {label} = {uncapped} 分");
             }
-            CompiledFormula::PerUnit { rate, per, floor, .. } => {
+            CompiledFormula::PerUnit {
+                rate, per, floor, ..
+            } => {
                 let units = v / per;
                 if units < *floor {
                     let _ = write!(s, "{name} {v} {unit}，未满 {floor} 不计分 = 0 分");
                 } else if *per == 1 {
                     let _ = write!(s, "{name} {v} {unit} × {rate} 分 = {uncapped} 分");
                 } else {
-                    let _ = write!(s, "{name} {v} {unit}，每满 {per} {unit}计 {rate} 分：{units} × {rate} = {uncapped} 分");
+                    let _ = write!(
+                        s,
+                        "{name} {v} {unit}，每满 {per} {unit}计 {rate} 分：{units} × {rate} = {uncapped} 分"
+                    );
                 }
             }
-            CompiledFormula::AnchorLinear { anchor, base, step, direction, zero_beyond, .. } => match input {
+            CompiledFormula::AnchorLinear {
+                anchor,
+                base,
+                step,
+                direction,
+                zero_beyond,
+                ..
+            } => match input {
                 Input::Num(x) => {
                     let d = match direction {
-                        Direction::Younger => anchor - x,
-                        Direction::Older => x - anchor,
+                        Direction::Younger => anchor.saturating_sub(x),
+                        Direction::Older => x.saturating_sub(*anchor),
                     };
                     if d < 0 && *zero_beyond {
-                        let side = if *direction == Direction::Younger { "超过" } else { "低于" };
+                        let side = if *direction == Direction::Younger {
+                            "超过"
+                        } else {
+                            "低于"
+                        };
                         let _ = write!(s, "{name} {x} {unit}，{side} {anchor} {unit}不计分 = 0 分");
                     } else {
-                        let _ = write!(s, "{name} {x} {unit}：{base} + {step} × {d} = {uncapped} 分");
+                        let _ = write!(
+                            s,
+                            "{name} {x} {unit}：{base} + {step} × {d} = {uncapped} 分"
+                        );
                     }
                 }
                 _ => {
-                    let what = if ind.fact == FactSource::Age { "未提供出生日期" } else { "未提供" };
+                    let what = if ind.fact == FactSource::Age {
+                        "未提供出生日期"
+                    } else {
+                        "未提供"
+                    };
                     let _ = write!(s, "{name} {what} = 0 分");
                 }
             },
-            CompiledFormula::BasePlusExcess { threshold, base, step_size, step_points, .. } => {
+            CompiledFormula::BasePlusExcess {
+                threshold,
+                base,
+                step_size,
+                step_points,
+                ..
+            } => {
                 if v <= 0 {
                     let _ = write!(s, "{name} 无 = 0 分");
                 } else if v <= *threshold {
-                    let _ = write!(s, "{name} {v} {unit}（{threshold} {unit}及以下）= {base} 分");
-                } else {
-                    let steps = (v - threshold) / step_size;
                     let _ = write!(
                         s,
-                        "{name} {v} {unit}：{base} + {step_points} × {steps} = {uncapped} 分（超出 {threshold} {unit}部分每满 {step_size} {unit}加 {step_points} 分）"
+                        "{name} {v} {unit}（{threshold} {unit}及以下）= {base} 分"
+                    );
+                } else {
+                    let steps = v.saturating_sub(*threshold) / step_size;
+                    let _ = write!(
+                        s,
+                        "{name} {v} {unit}：{base} + {step_points} × {steps} = {uncapped} 分（超出 {threshold} {unit} 部分每满 {step_size} {unit} 加 {step_points} 分）"
                     );
                 }
             }
@@ -116,10 +154,11 @@ impl CompiledRuleSet {
                 let _ = write!(s, "（与{others}取高者计分）");
             }
         }
-        if let Some(g) = ind.cap_group.and_then(|g| self.group_caps.get(g)) {
-            if fin != raw && ind.exclusive_group.is_none_or(|_| fin != 0) {
-                let _ = write!(s, "（{}合计封顶 {} 分，本项计 {fin} 分）", g.name_zh, g.cap);
-            }
+        if let Some(g) = ind.cap_group.and_then(|g| self.group_caps.get(g))
+            && fin != raw
+            && ind.exclusive_group.is_none_or(|_| fin != 0)
+        {
+            let _ = write!(s, "（{}合计封顶 {} 分，本项计 {fin} 分）", g.name_zh, g.cap);
         }
         s
     }

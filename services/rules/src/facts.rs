@@ -127,6 +127,7 @@ pub(crate) fn full_years(from: NaiveDate, to: NaiveDate) -> i64 {
 
 /// A parsed facts document: one person, or a family of one or two parents.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // one person inline: the common case, no extra pointer chase
 pub enum Facts {
     /// One applicant.
     Person(PersonFacts),
@@ -138,7 +139,11 @@ impl Facts {
     /// Parses and validates a facts JSON text against the contract vocabulary plus `extras`.
     pub fn from_json_str(json: &str, extras: &[ExtraFact]) -> Result<Self, FactError> {
         let value: Value = serde_json::from_str(json).map_err(|e| {
-            FactError::new("", "malformed_json", format!("事实文档不是有效的 JSON：{e}"))
+            FactError::new(
+                "",
+                "malformed_json",
+                format!("事实文档不是有效的 JSON：{e}"),
+            )
         })?;
         Self::from_json(&value, extras)
     }
@@ -152,7 +157,11 @@ impl Facts {
             None => parse_person(map, extras, "").map(Facts::Person),
             Some(parents) => {
                 if map.len() > 1 {
-                    let other = map.keys().find(|k| *k != "parents").cloned().unwrap_or_default();
+                    let other = map
+                        .keys()
+                        .find(|k| *k != "parents")
+                        .cloned()
+                        .unwrap_or_default();
                     return Err(FactError::new(
                         other,
                         "family_mixed",
@@ -310,28 +319,50 @@ fn parse_count(
         return Err(wrong_type(key(), name_zh, "数字"));
     }
     if as_float < 0.0 {
-        return Err(FactError::new(key(), "negative", format!("{name_zh}不能为负数")));
+        return Err(FactError::new(
+            key(),
+            "negative",
+            format!("{name_zh}不能为负数"),
+        ));
     }
     if as_float > MAX_FACT_VALUE as f64 {
-        return Err(FactError::new(key(), "too_large", format!("{name_zh}数值过大")));
+        return Err(FactError::new(
+            key(),
+            "too_large",
+            format!("{name_zh}数值过大"),
+        ));
     }
     if let Some(i) = n.as_i64() {
         return Ok(i);
     }
     if integer && as_float.fract() != 0.0 {
-        return Err(FactError::new(key(), "not_integer", format!("{name_zh}必须是整数")));
+        return Err(FactError::new(
+            key(),
+            "not_integer",
+            format!("{name_zh}必须是整数"),
+        ));
     }
     // Bounded above, so the cast cannot overflow; floors to full units by design.
     Ok(as_float.floor() as i64)
 }
 
-fn parse_date(value: &Value, name_zh: &str, key: &dyn Fn() -> String) -> Result<NaiveDate, FactError> {
+fn parse_date(
+    value: &Value,
+    name_zh: &str,
+    key: &dyn Fn() -> String,
+) -> Result<NaiveDate, FactError> {
     let Value::String(s) = value else {
         return Err(wrong_type(key(), name_zh, "日期 YYYY-MM-DD"));
     };
     // Strict shape: exactly YYYY-MM-DD (chrono alone would accept "2023-6-3").
     let shape_ok = s.len() == 10
-        && s.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+        && s.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
     match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         Ok(d) if shape_ok => Ok(d),
         _ => Err(FactError::new(
@@ -343,14 +374,20 @@ fn parse_date(value: &Value, name_zh: &str, key: &dyn Fn() -> String) -> Result<
 }
 
 fn wrong_type(key: String, name_zh: &str, expected_zh: &str) -> FactError {
-    FactError::new(key, "wrong_type", format!("{name_zh}类型错误，应为{expected_zh}"))
+    FactError::new(
+        key,
+        "wrong_type",
+        format!("{name_zh}类型错误，应为{expected_zh}"),
+    )
 }
 
 /// Returns the Chinese label of a built-in enum fact value, for explanations.
 pub(crate) fn word_label(ty: FactType, word: u8) -> &'static str {
     match ty {
         FactType::Enum(words) => words.get(usize::from(word)).map_or("?", |w| w.label_zh),
-        FactType::Bool => BOOL_WORDS.get(usize::from(word)).map_or("?", |w| w.label_zh),
+        FactType::Bool => BOOL_WORDS
+            .get(usize::from(word))
+            .map_or("?", |w| w.label_zh),
         _ => "?",
     }
 }
@@ -409,8 +446,10 @@ mod tests {
 
     #[test]
     fn parses_person_and_defaults_missing() {
-        let f = parse(json!({"education":"bachelor","insurance_months":72,"veteran":true,
-            "property_area_m2": 92.7, "birth_date":"1985-01-15"}))
+        let f = parse(
+            json!({"education":"bachelor","insurance_months":72,"veteran":true,
+            "property_area_m2": 92.7, "birth_date":"1985-01-15"}),
+        )
         .unwrap();
         let p = &f.persons()[0];
         assert_eq!(p.word(slot::EDUCATION), 3);
@@ -418,24 +457,54 @@ mod tests {
         assert_eq!(p.int(slot::PROPERTY_AREA_M2), 92);
         assert!(p.flag(slot::VETERAN));
         assert!(!p.flag(slot::INSURANCE_ACTIVE));
-        assert_eq!(p.age_at(NaiveDate::from_ymd_opt(2023, 6, 30).unwrap()), Some(38));
-        assert_eq!(p.age_at(NaiveDate::from_ymd_opt(2023, 1, 14).unwrap()), Some(37));
+        assert_eq!(
+            p.age_at(NaiveDate::from_ymd_opt(2023, 6, 30).unwrap()),
+            Some(38)
+        );
+        assert_eq!(
+            p.age_at(NaiveDate::from_ymd_opt(2023, 1, 14).unwrap()),
+            Some(37)
+        );
     }
 
     #[test]
     fn refuses_bad_values_naming_the_key() {
         let cases = [
-            (json!({"insurance_months": -1}), "insurance_months", "negative"),
-            (json!({"insurance_months": 1.5}), "insurance_months", "not_integer"),
-            (json!({"insurance_months": "12"}), "insurance_months", "wrong_type"),
+            (
+                json!({"insurance_months": -1}),
+                "insurance_months",
+                "negative",
+            ),
+            (
+                json!({"insurance_months": 1.5}),
+                "insurance_months",
+                "not_integer",
+            ),
+            (
+                json!({"insurance_months": "12"}),
+                "insurance_months",
+                "wrong_type",
+            ),
             (json!({"education": "phd"}), "education", "unknown_word"),
-            (json!({"birth_date": "1985-13-01"}), "birth_date", "bad_date"),
+            (
+                json!({"birth_date": "1985-13-01"}),
+                "birth_date",
+                "bad_date",
+            ),
             (json!({"birth_date": "1985-1-01"}), "birth_date", "bad_date"),
             (json!({"shoe_size": 42}), "shoe_size", "unknown_key"),
             (json!({"age": 42}), "age", "derived_key"),
-            (json!({"parents": [{}, {"veteran": 1}]}), "parents[1].veteran", "wrong_type"),
+            (
+                json!({"parents": [{}, {"veteran": 1}]}),
+                "parents[1].veteran",
+                "wrong_type",
+            ),
             (json!({"parents": []}), "parents", "bad_parents"),
-            (json!({"insurance_months": 1e12}), "insurance_months", "too_large"),
+            (
+                json!({"insurance_months": 1e12}),
+                "insurance_months",
+                "too_large",
+            ),
         ];
         for (doc, key, code) in cases {
             let err = parse(doc.clone()).unwrap_err();
@@ -458,7 +527,10 @@ mod tests {
             values: vec!["a".into(), "b".into()],
         }];
         let f = Facts::from_json(&json!({"talent_list": "b"}), &extras).unwrap();
-        assert_eq!(f.persons()[0].extra("talent_list"), Some(&ExtraValue::Word("b".into())));
+        assert_eq!(
+            f.persons()[0].extra("talent_list"),
+            Some(&ExtraValue::Word("b".into()))
+        );
         let err = Facts::from_json(&json!({"talent_list": "c"}), &extras).unwrap_err();
         assert_eq!(err.code, "unknown_word");
     }

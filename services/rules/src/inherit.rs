@@ -43,7 +43,10 @@ pub fn materialise(
     Ok(effective)
 }
 
-fn apply_overlay(parent: RuleSetDocument, overlay: &RuleSetDocument) -> Result<RuleSetDocument, RulesError> {
+fn apply_overlay(
+    parent: RuleSetDocument,
+    overlay: &RuleSetDocument,
+) -> Result<RuleSetDocument, RulesError> {
     let mut errors = Vec::new();
     let mut indicators = parent.indicators;
     for (i, code) in overlay.disable.iter().enumerate() {
@@ -82,10 +85,16 @@ fn apply_overlay(parent: RuleSetDocument, overlay: &RuleSetDocument) -> Result<R
     if !errors.is_empty() {
         return Err(RulesError::invalid(errors));
     }
-    let benefits = if overlay.benefits.is_empty() { parent.benefits } else { overlay.benefits.clone() };
+    let benefits = if overlay.benefits.is_empty() {
+        parent.benefits
+    } else {
+        overlay.benefits.clone()
+    };
     // Indicators that apply to none of the effective benefits are dropped (e.g. 落户-only
     // deductions when a 入医 rule set extends a 落户 table).
-    indicators.retain(|ind| ind.applies_to.is_empty() || ind.applies_to.iter().any(|b| benefits.contains(b)));
+    indicators.retain(|ind| {
+        ind.applies_to.is_empty() || ind.applies_to.iter().any(|b| benefits.contains(b))
+    });
     let mut reconstructed = parent.reconstructed;
     reconstructed.extend(overlay.reconstructed.iter().cloned());
     Ok(RuleSetDocument {
@@ -104,10 +113,16 @@ fn apply_overlay(parent: RuleSetDocument, overlay: &RuleSetDocument) -> Result<R
         reconstructed,
         indicators,
         group_caps: merge_by(parent.group_caps, &overlay.group_caps, |g| g.code.clone()),
-        exclusive_groups: merge_by(parent.exclusive_groups, &overlay.exclusive_groups, |g| g.code.clone()),
+        exclusive_groups: merge_by(parent.exclusive_groups, &overlay.exclusive_groups, |g| {
+            g.code.clone()
+        }),
         gates: merge_by(parent.gates, &overlay.gates, |g| g.code.clone()),
         family: overlay.family.clone().or(parent.family),
-        tie_breakers: if overlay.tie_breakers.is_empty() { parent.tie_breakers } else { overlay.tie_breakers.clone() },
+        tie_breakers: if overlay.tie_breakers.is_empty() {
+            parent.tie_breakers
+        } else {
+            overlay.tie_breakers.clone()
+        },
         decision: overlay.decision.clone().or(parent.decision),
         extra_facts: merge_by(parent.extra_facts, &overlay.extra_facts, |e| e.key.clone()),
         add: Vec::new(),
@@ -157,7 +172,10 @@ impl RuleSetLibrary {
 
     /// Returns the materialised (effective) document, validated.
     pub fn effective(&self, id: &str) -> Result<RuleSetDocument, RulesError> {
-        let doc = self.docs.get(id).ok_or_else(|| RulesError::UnknownRuleSet { id: id.to_owned() })?;
+        let doc = self
+            .docs
+            .get(id)
+            .ok_or_else(|| RulesError::UnknownRuleSet { id: id.to_owned() })?;
         crate::validate::validate(doc)?;
         let effective = materialise(doc, &|pid| self.docs.get(pid).cloned())?;
         crate::validate::validate(&effective)?;
@@ -181,24 +199,28 @@ mod tests {
     }
 
     fn base() -> RuleSetDocument {
-        doc(json!({"id": "BASE", "version": 1, "name_zh": "基础", "benefits": ["school"],
+        doc(
+            json!({"id": "BASE", "version": 1, "name_zh": "基础", "benefits": ["school"],
             "decision": {"mode": "seats", "scope": "school"},
             "indicators": [
                 {"code": "ins", "name_zh": "参保", "category": "base", "fact": "insurance_months",
                  "verifier_department": "human_resources", "formula": {"kind": "per_unit", "rate": 5}},
                 {"code": "vet", "name_zh": "退役", "category": "additional", "fact": "veteran",
                  "verifier_department": "veterans_affairs", "formula": {"kind": "enum_map", "map": {"true": 30}}}
-            ]}))
+            ]}),
+        )
     }
 
     #[test]
     fn overlay_adds_replaces_disables() {
-        let overlay = doc(json!({"id": "OV", "version": 2, "name_zh": "区", "extends": "BASE",
+        let overlay = doc(
+            json!({"id": "OV", "version": 2, "name_zh": "区", "extends": "BASE",
             "disable": ["vet"],
             "replace": [{"code": "ins", "name_zh": "参保", "category": "base", "fact": "insurance_months",
                  "verifier_department": "human_resources", "formula": {"kind": "per_unit", "rate": 6}}],
             "add": [{"code": "fund", "name_zh": "公积金", "category": "additional", "fact": "housing_fund_years",
-                 "verifier_department": "housing_fund", "formula": {"kind": "per_unit", "rate": 5}}]}));
+                 "verifier_department": "housing_fund", "formula": {"kind": "per_unit", "rate": 5}}]}),
+        );
         let b = base();
         let eff = materialise(&overlay, &|id| (id == "BASE").then(|| b.clone())).unwrap();
         let codes: Vec<&str> = eff.indicators.iter().map(|i| i.code.as_str()).collect();
@@ -211,8 +233,10 @@ mod tests {
 
     #[test]
     fn unknown_codes_and_cycles_are_refused() {
-        let overlay = doc(json!({"id": "OV", "version": 1, "name_zh": "区", "extends": "BASE",
-            "disable": ["nope"]}));
+        let overlay = doc(
+            json!({"id": "OV", "version": 1, "name_zh": "区", "extends": "BASE",
+            "disable": ["nope"]}),
+        );
         let b = base();
         let err = materialise(&overlay, &|_| Some(b.clone())).unwrap_err();
         assert_eq!(err.violations()[0].path, "/disable/0");
@@ -221,8 +245,14 @@ mod tests {
         let a = doc(json!({"id": "A", "version": 1, "name_zh": "a", "extends": "B"}));
         let bb = doc(json!({"id": "B", "version": 1, "name_zh": "b", "extends": "A"}));
         let (a2, b2) = (a.clone(), bb.clone());
-        let err = materialise(&a, &move |id| if id == "A" { Some(a2.clone()) } else { Some(b2.clone()) })
-            .unwrap_err();
+        let err = materialise(&a, &move |id| {
+            if id == "A" {
+                Some(a2.clone())
+            } else {
+                Some(b2.clone())
+            }
+        })
+        .unwrap_err();
         assert_eq!(err.violations()[0].code, "extends_cycle");
         let err = materialise(&a, &|_| None).unwrap_err();
         assert!(matches!(err, RulesError::UnknownRuleSet { .. }));

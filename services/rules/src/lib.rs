@@ -10,6 +10,9 @@
 //! * [`what_if`]: a draft rule set against a baseline over many applications.
 //! * [`defaults`]: the rule sets seeded by `jifen seed`, tenant defaults and pass marks.
 
+// Tests may unwrap; the workspace lint targets library code.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 pub mod compile;
 pub mod defaults;
 pub mod document;

@@ -16,7 +16,14 @@ mod tests {
     #[test]
     fn schema_names_formula_kinds() {
         let s = rule_set_json_schema().to_string();
-        for kind in ["enum_map", "per_unit", "anchor_linear", "base_plus_excess", "count_with_cap", "product"] {
+        for kind in [
+            "enum_map",
+            "per_unit",
+            "anchor_linear",
+            "base_plus_excess",
+            "count_with_cap",
+            "product",
+        ] {
             assert!(s.contains(kind), "{kind}");
         }
         assert!(s.contains("\"indicators\""));

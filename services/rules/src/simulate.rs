@@ -47,7 +47,12 @@ pub fn simulate_json(tenant: &str, sheet: &ScoreSheet) -> Value {
 }
 
 /// Parses `facts` against `rules`, evaluates at `as_of` and returns the simulator object.
-pub fn simulate(rules: &CompiledRuleSet, tenant: &str, facts: &Value, as_of: NaiveDate) -> Result<Value, RulesError> {
+pub fn simulate(
+    rules: &CompiledRuleSet,
+    tenant: &str,
+    facts: &Value,
+    as_of: NaiveDate,
+) -> Result<Value, RulesError> {
     let facts = rules.parse_facts(facts)?;
     Ok(simulate_json(tenant, &rules.evaluate(&facts, as_of)))
 }

@@ -115,12 +115,24 @@ pub static BUILTIN_FACTS: [BuiltinFact; BUILTIN_COUNT] = [
     f("property_area_m2", "房产面积", FactType::Number),
     f("invention_patents", "发明专利数", FactType::Integer),
     f("utility_model_patents", "实用新型专利数", FactType::Integer),
-    f("dishonest_debtor_records", "失信被执行人记录数", FactType::Integer),
-    f("detention_records", "行政拘留/强制隔离戒毒记录数", FactType::Integer),
+    f(
+        "dishonest_debtor_records",
+        "失信被执行人记录数",
+        FactType::Integer,
+    ),
+    f(
+        "detention_records",
+        "行政拘留/强制隔离戒毒记录数",
+        FactType::Integer,
+    ),
     f("sentence_months", "判处刑罚月数", FactType::Integer),
     f("residence_permit_valid", "居住证有效", FactType::Bool),
     f("insurance_active", "正在缴纳社会保险", FactType::Bool),
-    f("serious_criminal_record", "严重刑事犯罪记录", FactType::Bool),
+    f(
+        "serious_criminal_record",
+        "严重刑事犯罪记录",
+        FactType::Bool,
+    ),
 ];
 
 /// Derived fact: age in full years at the evaluation's `as_of` date (from `birth_date`).
@@ -143,7 +155,15 @@ pub(crate) fn word_index(words: &[EnumWord], word: &str) -> Option<usize> {
 
 /// Verifying departments (核分部门); codes are stable identifiers.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Department {
@@ -193,9 +213,18 @@ mod tests {
 
     #[test]
     fn slots_match_table() {
-        assert_eq!(BUILTIN_FACTS[slot::INSURANCE_MONTHS].key, "insurance_months");
-        assert_eq!(BUILTIN_FACTS[slot::SERIOUS_CRIMINAL_RECORD].key, "serious_criminal_record");
-        assert_eq!(builtin_slot("property_area_m2"), Some(slot::PROPERTY_AREA_M2));
+        assert_eq!(
+            BUILTIN_FACTS[slot::INSURANCE_MONTHS].key,
+            "insurance_months"
+        );
+        assert_eq!(
+            BUILTIN_FACTS[slot::SERIOUS_CRIMINAL_RECORD].key,
+            "serious_criminal_record"
+        );
+        assert_eq!(
+            builtin_slot("property_area_m2"),
+            Some(slot::PROPERTY_AREA_M2)
+        );
         assert_eq!(builtin_slot(AGE_KEY), None);
     }
 }

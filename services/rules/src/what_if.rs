@@ -33,7 +33,10 @@ pub struct WhatIfOptions {
 
 impl Default for WhatIfOptions {
     fn default() -> Self {
-        Self { bucket_width: 50, top_movers: 10 }
+        Self {
+            bucket_width: 50,
+            top_movers: 10,
+        }
     }
 }
 
@@ -91,8 +94,14 @@ pub fn what_if(
     line: DecisionLine,
     options: &WhatIfOptions,
 ) -> WhatIfReport {
-    let before: Vec<ScoreSummary> = applications.iter().map(|(_, f)| baseline.evaluate_summary(f, as_of)).collect();
-    let after: Vec<ScoreSummary> = applications.iter().map(|(_, f)| draft.evaluate_summary(f, as_of)).collect();
+    let before: Vec<ScoreSummary> = applications
+        .iter()
+        .map(|(_, f)| baseline.evaluate_summary(f, as_of))
+        .collect();
+    let after: Vec<ScoreSummary> = applications
+        .iter()
+        .map(|(_, f)| draft.evaluate_summary(f, as_of))
+        .collect();
     let ids: Vec<&str> = applications.iter().map(|(id, _)| id.as_str()).collect();
     let in_before = admitted(&before, &ids, line);
     let in_after = admitted(&after, &ids, line);
@@ -100,7 +109,7 @@ pub fn what_if(
         application_id: ids[i].to_owned(),
         before: before[i].total,
         after: after[i].total,
-        delta: after[i].total - before[i].total,
+        delta: after[i].total.saturating_sub(before[i].total),
     };
     let mut crossed_in = Vec::new();
     let mut crossed_out = Vec::new();
@@ -111,9 +120,15 @@ pub fn what_if(
             _ => {}
         }
     }
-    let mut movers: Vec<Mover> = (0..applications.len()).map(mover).filter(|m| m.delta != 0).collect();
+    let mut movers: Vec<Mover> = (0..applications.len())
+        .map(mover)
+        .filter(|m| m.delta != 0)
+        .collect();
     movers.sort_by(|a, b| {
-        b.delta.abs().cmp(&a.delta.abs()).then_with(|| a.application_id.cmp(&b.application_id))
+        b.delta
+            .unsigned_abs()
+            .cmp(&a.delta.unsigned_abs())
+            .then_with(|| a.application_id.cmp(&b.application_id))
     });
     movers.truncate(options.top_movers);
     WhatIfReport {
@@ -129,12 +144,20 @@ pub fn what_if(
 
 fn admitted(scores: &[ScoreSummary], ids: &[&str], line: DecisionLine) -> Vec<bool> {
     match line {
-        DecisionLine::Cutoff(cut) => scores.iter().map(|s| s.eligible && s.total >= cut).collect(),
+        DecisionLine::Cutoff(cut) => scores
+            .iter()
+            .map(|s| s.eligible && s.total >= cut)
+            .collect(),
         DecisionLine::Seats(seats) => {
             let mut order: Vec<usize> = (0..scores.len()).filter(|&i| scores[i].eligible).collect();
             order.sort_by_key(|&i| {
                 let s = &scores[i];
-                (Reverse(s.total), Reverse(s.base), Reverse(s.tie_reference.unwrap_or(i64::MIN)), ids[i])
+                (
+                    Reverse(s.total),
+                    Reverse(s.base),
+                    Reverse(s.tie_reference.unwrap_or(i64::MIN)),
+                    ids[i],
+                )
             });
             let mut out = vec![false; scores.len()];
             for &i in order.iter().take(seats) {
@@ -155,15 +178,26 @@ fn histogram(before: &[ScoreSummary], after: &[ScoreSummary], width: i64) -> Vec
     if span / width > 1000 {
         width = span / 1000 + 1;
     }
-    let start = min.div_euclid(width) * width;
-    let count = usize::try_from((max - start) / width + 1).unwrap_or(1);
+    let start = min.div_euclid(width).saturating_mul(width);
+    let count = usize::try_from(max.saturating_sub(start) / width + 1)
+        .unwrap_or(1)
+        .clamp(1, 1001);
     let mut buckets: Vec<Bucket> = (0..count)
         .map(|k| {
-            let from = start + width * k as i64;
-            Bucket { from, to: from + width, before: 0, after: 0 }
+            let from = start.saturating_add(width.saturating_mul(k as i64));
+            Bucket {
+                from,
+                to: from.saturating_add(width),
+                before: 0,
+                after: 0,
+            }
         })
         .collect();
-    let index = |t: i64| usize::try_from((t - start) / width).unwrap_or(0).min(count - 1);
+    let index = |t: i64| {
+        usize::try_from(t.saturating_sub(start) / width)
+            .unwrap_or(0)
+            .min(count - 1)
+    };
     for s in before {
         buckets[index(s.total)].before += 1;
     }
@@ -171,4 +205,68 @@ fn histogram(before: &[ScoreSummary], after: &[ScoreSummary], width: i64) -> Vec
         buckets[index(s.total)].after += 1;
     }
     buckets
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::default_library;
+    use serde_json::json;
+
+    #[test]
+    fn draft_with_higher_insurance_rate_moves_people() {
+        let lib = default_library();
+        let baseline = lib.compile("SZ-CITY-SCHOOL-2023", "school").unwrap();
+        let mut doc = lib.effective("SZ-CITY-SCHOOL-2023").unwrap();
+        doc.version = 2;
+        if let Some(crate::document::Formula::PerUnit { rate, .. }) = doc
+            .indicators
+            .iter_mut()
+            .find(|i| i.code == "insurance_months")
+            .map(|i| &mut i.formula)
+        {
+            *rate = 1;
+        }
+        let draft = CompiledRuleSet::compile(&doc).unwrap();
+        let apps: Vec<(String, Facts)> = [
+            ("a", json!({"insurance_months": 100})),
+            ("b", json!({"residence_years": 10})),
+            ("c", json!({"insurance_months": 20, "residence_years": 5})),
+        ]
+        .into_iter()
+        .map(|(id, f)| (id.to_owned(), baseline.parse_facts(&f).unwrap()))
+        .collect();
+        let as_of = NaiveDate::from_ymd_opt(2023, 6, 30).unwrap();
+        let report = what_if(
+            &baseline,
+            &draft,
+            &apps,
+            as_of,
+            DecisionLine::Seats(1),
+            &WhatIfOptions::default(),
+        );
+        // Before: a 500, b 300, c 250 → a in. After: a 100, b 300, c 170 → b in.
+        assert_eq!(
+            report
+                .crossed_in
+                .iter()
+                .map(|m| m.application_id.as_str())
+                .collect::<Vec<_>>(),
+            ["b"]
+        );
+        assert_eq!(report.crossed_out[0].application_id, "a");
+        assert_eq!(report.largest_movers[0].delta, -400);
+        assert_eq!(report.largest_movers.len(), 2);
+        let before: usize = report.histogram.iter().map(|b| b.before).sum();
+        assert_eq!(before, 3);
+        let cut = what_if(
+            &baseline,
+            &draft,
+            &apps,
+            as_of,
+            DecisionLine::Cutoff(260),
+            &WhatIfOptions::default(),
+        );
+        assert_eq!((cut.in_before, cut.in_after), (2, 1));
+    }
 }

@@ -14,7 +14,12 @@ fn date(s: &str) -> NaiveDate {
 }
 
 fn line<'a>(out: &'a Value, code: &str) -> &'a Value {
-    out["lines"].as_array().unwrap().iter().find(|l| l["indicator"] == code).unwrap()
+    out["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["indicator"] == code)
+        .unwrap()
 }
 
 #[test]
@@ -32,7 +37,10 @@ fn example_a_settlement_2021_is_790() {
     assert_eq!(line(&out, "housing_fund_years")["points"], 25);
     assert_eq!(line(&out, "property")["points"], 55);
     assert_eq!(line(&out, "residence_years")["points"], 150);
-    assert_eq!(line(&out, "insurance_months")["explanation"], "参保 88 个月 × 5 分 = 440 分");
+    assert_eq!(
+        line(&out, "insurance_months")["explanation"],
+        "参保 88 个月 × 5 分 = 440 分"
+    );
     assert_eq!(
         line(&out, "property")["explanation"],
         "房产 92 m²：50 + 5 × 1 = 55 分（超出 75 m² 部分每满 10 m² 加 5 分）"
@@ -60,10 +68,19 @@ fn example_b_school_2023_family_684_tie_522() {
     assert_eq!(out["total"], 684, "{out:#}");
     assert_eq!(out["base"], 540);
     assert_eq!(out["additional"], 144);
-    assert_eq!(out["family"], json!({"counted_parent": 0, "tie_reference": 522}));
+    assert_eq!(
+        out["family"],
+        json!({"counted_parent": 0, "tie_reference": 522})
+    );
     assert_eq!(line(&out, "age")["points"], 24);
-    assert_eq!(line(&out, "age")["explanation"], "年龄 38 岁：20 + 2 × 2 = 24 分");
-    assert_eq!(line(&out, "insurance_months")["explanation"], "参保 72 个月 × 5 分 = 360 分");
+    assert_eq!(
+        line(&out, "age")["explanation"],
+        "年龄 38 岁：20 + 2 × 2 = 24 分"
+    );
+    assert_eq!(
+        line(&out, "insurance_months")["explanation"],
+        "参保 72 个月 × 5 分 = 360 分"
+    );
     assert_eq!(
         line(&out, "education")["explanation"],
         "文化程度 本科 = 100 分（与技术技能等级、职称取高者计分）"
@@ -76,11 +93,18 @@ fn example_b_school_2023_family_684_tie_522() {
     let mother = r.evaluate(&facts, as_of);
     assert_eq!(mother.total, 522);
     assert_eq!(mother.base, 430);
-    let swapped = json!({"parents": [example_b_facts()["parents"][1], example_b_facts()["parents"][0]]});
+    let swapped =
+        json!({"parents": [example_b_facts()["parents"][1], example_b_facts()["parents"][0]]});
     let out = simulate(&r, "wuzhong", &swapped, as_of).unwrap();
-    assert_eq!(out["family"], json!({"counted_parent": 1, "tie_reference": 522}));
+    assert_eq!(
+        out["family"],
+        json!({"counted_parent": 1, "tie_reference": 522})
+    );
     let summary = r.evaluate_summary(&r.parse_facts(&swapped).unwrap(), as_of);
-    assert_eq!((summary.total, summary.base, summary.tie_reference), (684, 540, Some(522)));
+    assert_eq!(
+        (summary.total, summary.base, summary.tie_reference),
+        (684, 540, Some(522))
+    );
 }
 
 #[test]
@@ -95,7 +119,10 @@ fn example_c_settlement_2023_is_860_with_manual_review() {
     assert_eq!(out["deduction"], -150);
     assert_eq!(line(&out, "age")["points"], 0);
     assert_eq!(line(&out, "criminal_sentence")["points"], -100);
-    assert_eq!(line(&out, "criminal_sentence")["explanation"], "判处刑罚 2 个月 × -50 分 = -100 分");
+    assert_eq!(
+        line(&out, "criminal_sentence")["explanation"],
+        "判处刑罚 2 个月 × -50 分 = -100 分"
+    );
     let gates = out["gates"].as_array().unwrap();
     let gate = |code: &str| gates.iter().find(|g| g["code"] == code).unwrap()["outcome"].clone();
     assert_eq!(gate("no_serious_crime"), "manual_review");
@@ -113,7 +140,10 @@ fn gates_fail_and_pass() {
     let as_of = date("2023-06-30");
     let sheet = r.evaluate(&r.parse_facts(&json!({})).unwrap(), as_of);
     let outcomes: Vec<GateOutcome> = sheet.gates.iter().map(|g| g.outcome).collect();
-    assert_eq!(outcomes, [GateOutcome::Fail, GateOutcome::Fail, GateOutcome::Pass]);
+    assert_eq!(
+        outcomes,
+        [GateOutcome::Fail, GateOutcome::Fail, GateOutcome::Pass]
+    );
     assert!(!sheet.eligible);
     let ok = json!({"residence_permit_valid": true, "insurance_active": true});
     let sheet = r.evaluate(&r.parse_facts(&ok).unwrap(), as_of);
@@ -126,11 +156,17 @@ fn gates_fail_and_pass() {
 #[test]
 fn group_cap_and_property_2023() {
     let r = rules("SZ-CITY-SETTLEMENT-2023", "settlement");
-    let facts = json!({"invention_patents": 2, "utility_model_patents": 3, "property_area_m2": 130.9});
+    let facts =
+        json!({"invention_patents": 2, "utility_model_patents": 3, "property_area_m2": 130.9});
     let out = simulate(&r, "gusu", &facts, date("2023-06-30")).unwrap();
     assert_eq!(line(&out, "invention_patents")["points"], 60);
     assert_eq!(line(&out, "utility_model_patents")["points"], 0);
-    assert!(line(&out, "utility_model_patents")["explanation"].as_str().unwrap().contains("发明创造合计封顶 60 分"));
+    assert!(
+        line(&out, "utility_model_patents")["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("发明创造合计封顶 60 分")
+    );
     assert_eq!(line(&out, "property")["points"], 250);
 }
 
@@ -146,7 +182,7 @@ fn changshu_overlay_and_kunshan_scheme() {
     // Extra keys are refused by rule sets that do not declare them.
     let city = rules("SZ-CITY-SCHOOL-2023", "school");
     let err = simulate(&city, "gusu", &facts, as_of).unwrap_err();
-    assert!(err.to_string().contains("changshu_shortage_talent") || err.to_string().contains("pupil"));
+    assert!(err.to_string().contains("unknown_key"), "{err}");
 
     let ks = rules("KS-SCHOOL-2022", "school");
     let facts = json!({"parents": [

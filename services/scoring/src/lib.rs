@@ -14,7 +14,9 @@ pub fn service(
     ctx: &jifen_kit::component::Context,
 ) -> jifen_proto::scoring::v1::scoring_service_server::ScoringServiceServer<Scoring> {
     let limit = ctx.config.server.max_message_bytes;
-    jifen_proto::scoring::v1::scoring_service_server::ScoringServiceServer::new(Scoring::new(ctx.db.clone()))
-        .max_decoding_message_size(limit)
-        .max_encoding_message_size(limit)
+    jifen_proto::scoring::v1::scoring_service_server::ScoringServiceServer::new(Scoring::new(
+        ctx.db.clone(),
+    ))
+    .max_decoding_message_size(limit)
+    .max_encoding_message_size(limit)
 }

@@ -1,0 +1,14 @@
+//! Migrations of the ranking database, one file per step (`mYYYYMMDD_HHMMSS_<verb>_<noun>.rs`).
+
+use sea_orm_migration::prelude::*;
+
+/// Every migration of this component, in order.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(jifen_kit::outbox::migration::Migration)]
+    }
+}
