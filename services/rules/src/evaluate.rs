@@ -189,7 +189,7 @@ impl Input<'_> {
 }
 
 #[inline]
-pub(crate) fn read<'a>(src: &FactSource, p: &'a PersonFacts, as_of: NaiveDate) -> Input<'a> {
+pub(crate) fn read<'a>(src: &FactSource, p: &'a PersonFacts, as_of: At) -> Input<'a> {
     match src {
         FactSource::Builtin(slot) => match p.get(*slot) {
             FactValue::Int(n) => Input::Num(n),
@@ -197,13 +197,26 @@ pub(crate) fn read<'a>(src: &FactSource, p: &'a PersonFacts, as_of: NaiveDate) -
             FactValue::Word(w) => Input::Word(w),
             FactValue::Date(_) | FactValue::Missing => Input::Missing,
         },
-        FactSource::Age => p.age_at(as_of).map_or(Input::Missing, Input::Num),
+        FactSource::Age => p.age_at_key(as_of.key).map_or(Input::Missing, Input::Num),
         FactSource::Extra(key) => match p.extra(key) {
             Some(ExtraValue::Int(n)) => Input::Num(*n),
             Some(ExtraValue::Bool(b)) => Input::Text(if *b { "true" } else { "false" }),
             Some(ExtraValue::Word(w)) => Input::Text(w),
             Some(ExtraValue::Date(_)) | None => Input::Missing,
         },
+    }
+}
+
+/// The `as_of` date with its YYYYMMDD key computed once per evaluation.
+#[derive(Clone, Copy)]
+pub(crate) struct At {
+    pub(crate) key: i64,
+}
+
+impl At {
+    #[inline]
+    pub(crate) fn new(d: NaiveDate) -> Self {
+        Self { key: crate::facts::date_key(d) }
     }
 }
 
@@ -220,12 +233,12 @@ pub(crate) fn apply_cap(p: i64, cap: Option<i64>) -> i64 {
 }
 
 /// Returns the formula's points before its own cap (the caller applies caps).
-#[inline]
+#[inline(always)]
 pub(crate) fn formula_points(
     f: &CompiledFormula,
     input: Input<'_>,
     p: &PersonFacts,
-    as_of: NaiveDate,
+    as_of: At,
 ) -> (i64, Option<i64>) {
     match f {
         CompiledFormula::Table(table) => {
@@ -331,6 +344,7 @@ impl CompiledRuleSet {
     /// Per-indicator points of one person before groups.
     #[inline]
     fn raw_person(&self, p: &PersonFacts, as_of: NaiveDate, out: &mut PersonScore) {
+        let as_of = At::new(as_of);
         for (i, ind) in self.indicators.iter().enumerate() {
             let input = read(&ind.fact, p, as_of);
             let (pts, fcap) = formula_points(&ind.formula, input, p, as_of);
@@ -409,6 +423,7 @@ impl CompiledRuleSet {
     /// The single-person fast path of [`Self::evaluate_summary`]: one stack array, no copies.
     #[inline]
     fn person_totals(&self, p: &PersonFacts, as_of: NaiveDate) -> (i64, i64, i64) {
+        let as_of = At::new(as_of);
         let mut pts = [0i64; MAX_INDICATORS];
         let n = self.indicators.len().min(MAX_INDICATORS);
         for (slot, ind) in pts[..n].iter_mut().zip(&self.indicators) {

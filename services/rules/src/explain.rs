@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 
 use crate::compile::{CompiledFormula, CompiledRuleSet, FactSource};
 use crate::document::{Direction, Formula};
-use crate::evaluate::{Input, PersonScore, apply_cap, formula_points, read, signed};
+use crate::evaluate::{At, Input, PersonScore, apply_cap, formula_points, read, signed};
 use crate::facts::{PersonFacts, word_label};
 use crate::vocabulary::FactType;
 
@@ -21,9 +21,10 @@ impl CompiledRuleSet {
         as_of: NaiveDate,
     ) -> String {
         let ind = &self.indicators[i];
+        let at = At::new(as_of);
         let name = &*ind.name_zh;
-        let input = read(&ind.fact, p, as_of);
-        let (uncapped, fcap) = formula_points(&ind.formula, input, p, as_of);
+        let input = read(&ind.fact, p, at);
+        let (uncapped, fcap) = formula_points(&ind.formula, input, p, at);
         let after_formula_cap = apply_cap(uncapped, fcap);
         let raw = score.raw[i];
         let fin = score.fin[i];
@@ -122,7 +123,7 @@ impl CompiledRuleSet {
             }
             CompiledFormula::Product { rate, factor } => match factor {
                 Some(f) => {
-                    let fv = read(f, p, as_of).num();
+                    let fv = read(f, p, at).num();
                     let _ = write!(s, "{name} {v} × {fv} × {rate} 分 = {uncapped} 分");
                 }
                 None => {

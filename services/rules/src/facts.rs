@@ -48,6 +48,9 @@ pub enum ExtraValue {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PersonFacts {
     values: [FactValue; BUILTIN_COUNT],
+    /// `birth_date` as YYYYMMDD (0 = none): age in full years is then one subtraction and one
+    /// division, which keeps the hot path free of calendar arithmetic.
+    birth_key: i64,
     /// Declared extra keys, sorted by key.
     extras: Vec<(Box<str>, ExtraValue)>,
 }
@@ -63,6 +66,12 @@ impl PersonFacts {
     pub fn set(&mut self, slot: usize, value: FactValue) -> &mut Self {
         if let Some(v) = self.values.get_mut(slot) {
             *v = value;
+        }
+        if slot == crate::vocabulary::slot::BIRTH_DATE {
+            self.birth_key = match value {
+                FactValue::Date(d) => date_key(d),
+                _ => 0,
+            };
         }
         self
     }
@@ -109,20 +118,25 @@ impl PersonFacts {
     /// after `as_of` gives 0.
     #[inline]
     pub fn age_at(&self, as_of: NaiveDate) -> Option<i64> {
-        match self.get(crate::vocabulary::slot::BIRTH_DATE) {
-            FactValue::Date(born) => Some(full_years(born, as_of)),
-            _ => None,
+        self.age_at_key(date_key(as_of))
+    }
+
+    /// Like [`Self::age_at`] with `as_of` given as [`date_key`].
+    #[inline]
+    pub fn age_at_key(&self, as_of_key: i64) -> Option<i64> {
+        if self.birth_key == 0 {
+            None
+        } else {
+            Some(((as_of_key - self.birth_key) / 10_000).max(0))
         }
     }
 }
 
-/// Full years between two dates (floor), never negative.
-pub(crate) fn full_years(from: NaiveDate, to: NaiveDate) -> i64 {
-    let mut years = i64::from(to.year()) - i64::from(from.year());
-    if (to.month(), to.day()) < (from.month(), from.day()) {
-        years -= 1;
-    }
-    years.max(0)
+/// Returns a date as the integer YYYYMMDD. For two keys, `(later − earlier) / 10000` is the
+/// number of full years between the dates.
+#[inline]
+pub fn date_key(d: NaiveDate) -> i64 {
+    i64::from(d.year()) * 10_000 + i64::from(d.month()) * 100 + i64::from(d.day())
 }
 
 /// A parsed facts document: one person, or a family of one or two parents.
@@ -218,7 +232,7 @@ fn parse_person(
         if let Some(slot) = builtin_slot(key) {
             let fact = &BUILTIN_FACTS[slot];
             let parsed = parse_value(value, fact.ty, fact.name_zh, &full_key)?;
-            person.values[slot] = parsed;
+            person.set(slot, parsed);
         } else if let Some(extra) = extras.iter().find(|e| e.key == *key) {
             let v = parse_extra(value, extra, &full_key)?;
             person.extras.push((key.as_str().into(), v));
