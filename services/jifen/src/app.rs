@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 use crate::target::Target;
 
 /// HTTP paths every process serves besides the portal.
-pub const HTTP_PATHS: [&str; 2] = ["/healthz", "/readyz"];
+pub const HTTP_PATHS: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
 
 /// A process that could not start; the message is one line naming the problem.
 #[derive(Debug, thiserror::Error)]
@@ -261,6 +261,9 @@ impl App {
         if targets.contains(&Target::Gateway) {
             http = http.merge(jifen_gateway::router(&peers));
         }
+        let http = http
+            .route("/metrics", get(|| async { jifen_kit::metrics::render() }))
+            .layer(axum::middleware::from_fn(record_http));
 
         let mut tasks = JoinSet::new();
         let server_config = config.server.clone();
@@ -326,6 +329,21 @@ impl App {
             }
         }
     }
+}
+
+async fn record_http(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched", |p| p.as_str())
+        .to_owned();
+    let started = std::time::Instant::now();
+    let response = next.run(req).await;
+    jifen_kit::metrics::observe_http(&route, response.status().as_u16(), started);
+    response
 }
 
 async fn readyz(axum::extract::State(ready): axum::extract::State<Arc<AtomicBool>>) -> StatusCode {

@@ -35,6 +35,8 @@ pub enum Role {
     DistrictAdmin,
     /// Manages the city and every tenant.
     CityAdmin,
+    /// A jifen component calling another; never a person. Valid for every tenant.
+    System,
 }
 
 impl Role {
@@ -48,7 +50,33 @@ impl Role {
             Role::CityReviewer => "city_reviewer",
             Role::DistrictAdmin => "district_admin",
             Role::CityAdmin => "city_admin",
+            Role::System => "system",
         }
+    }
+
+    /// Parses the snake_case name used in tokens.
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "applicant" => Role::Applicant,
+            "street_reviewer" => Role::StreetReviewer,
+            "department_verifier" => Role::DepartmentVerifier,
+            "district_reviewer" => Role::DistrictReviewer,
+            "city_reviewer" => Role::CityReviewer,
+            "district_admin" => Role::DistrictAdmin,
+            "city_admin" => Role::CityAdmin,
+            "system" => Role::System,
+            _ => return None,
+        })
+    }
+
+    /// Returns whether a token holding this role may address any tenant of the city in
+    /// `x-jifen-tenant`: city staff, the system, and applicants (whose accounts are city-wide;
+    /// everything they reach is filtered by their own subject).
+    pub fn spans_tenants(self) -> bool {
+        matches!(
+            self,
+            Role::CityReviewer | Role::CityAdmin | Role::System | Role::Applicant
+        )
     }
 }
 
@@ -74,6 +102,12 @@ pub struct Caller {
     /// Department code for department verifiers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub department: Option<String>,
+    /// Session family the token belongs to (the token's `sid`), so logout can revoke it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    /// The tenant the token was issued in, before `x-jifen-tenant` addressed another one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home_tenant: Option<String>,
 }
 
 impl Caller {
@@ -93,6 +127,16 @@ impl Caller {
             Ok(self)
         } else {
             Err(Status::permission_denied("无权执行此操作"))
+        }
+    }
+
+    /// Refuses unless the caller holds `role` and acts in `tenant` (city roles may act anywhere).
+    pub fn require_in(&self, role: Role, tenant: &str) -> Result<&Self, Status> {
+        self.require(role)?;
+        if self.tenant == tenant || role.spans_tenants() {
+            Ok(self)
+        } else {
+            Err(Status::permission_denied("无权访问该地区的数据"))
         }
     }
 }
@@ -173,6 +217,11 @@ pub struct AuthService<S> {
     verifier: Option<Arc<dyn TokenVerifier>>,
 }
 
+/// Returns whether `caller` may act in `tenant`: their own, or any when a role spans tenants.
+pub fn may_address(caller: &Caller, tenant: &str) -> bool {
+    tenant == caller.tenant || caller.roles.iter().any(|r| r.spans_tenants())
+}
+
 fn is_exempt(path: &str) -> bool {
     path.starts_with("/grpc.health.") || path.starts_with("/grpc.reflection.")
 }
@@ -231,13 +280,13 @@ where
                 .get(TENANT_HEADER)
                 .and_then(|v| v.to_str().ok());
             if let Some(tenant) = tenant
-                && tenant != caller.tenant
-                && !caller.has(Role::CityAdmin)
-                && !caller.has(Role::CityReviewer)
+                && !may_address(&caller, tenant)
             {
                 return Ok(Status::permission_denied("无权访问该地区的数据").into_http());
             }
-            // City staff act in the tenant they address; everyone else only in their own.
+            // City staff, the system and applicants act in the tenant they address; everyone
+            // else only in their own.
+            caller.home_tenant = Some(caller.tenant.clone());
             if let Some(tenant) = tenant {
                 caller.tenant = tenant.to_owned();
             }
@@ -258,7 +307,45 @@ mod tests {
             roles: roles.to_vec(),
             street: None,
             department: None,
+            session: None,
+            home_tenant: None,
         }
+    }
+
+    #[test]
+    fn staff_address_only_their_tenant_but_city_roles_and_applicants_any() {
+        assert!(may_address(&caller(&[Role::DistrictAdmin]), "wuzhong"));
+        assert!(!may_address(&caller(&[Role::DistrictAdmin]), "gusu"));
+        assert!(!may_address(&caller(&[Role::StreetReviewer]), "gusu"));
+        assert!(may_address(&caller(&[Role::CityReviewer]), "gusu"));
+        assert!(may_address(&caller(&[Role::Applicant]), "gusu"));
+        assert!(
+            caller(&[Role::DistrictAdmin])
+                .require_in(Role::DistrictAdmin, "wuzhong")
+                .is_ok()
+        );
+        assert!(
+            caller(&[Role::DistrictAdmin])
+                .require_in(Role::DistrictAdmin, "gusu")
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn role_names_round_trip() {
+        for role in [
+            Role::Applicant,
+            Role::StreetReviewer,
+            Role::DepartmentVerifier,
+            Role::DistrictReviewer,
+            Role::CityReviewer,
+            Role::DistrictAdmin,
+            Role::CityAdmin,
+            Role::System,
+        ] {
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+        }
+        assert_eq!(Role::parse("root"), None);
     }
 
     #[test]

@@ -27,6 +27,58 @@ pub struct Config {
     pub telemetry: TelemetryConfig,
     /// Where the other components are.
     pub peers: PeersConfig,
+    /// Tokens, password hashing and login limits (identity).
+    pub auth: AuthConfig,
+    /// Encryption of personal data at rest (identity).
+    pub pii: PiiConfig,
+}
+
+/// Tokens, password hashing and login limits.
+///
+/// Keys are `<kid>:<base64 key>` strings. When `signing_keys` is empty, identity generates a key
+/// once and keeps it in `<data dir>/identity-secrets.json` (mode 0600), so restarts keep tokens
+/// valid; production passes keys as secrets (`JIFEN__AUTH__SIGNING_KEYS='["k2:…","k3:…"]'`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Ed25519 signing keys as `<kid>:<base64 PKCS#8 DER>`. Every key is published in the JWKS;
+    /// the last one signs. Rotate by adding the new key first, then moving it last once every
+    /// component has refetched the JWKS, then removing the old one after `access_ttl_secs`.
+    pub signing_keys: Vec<String>,
+    /// Lifetime of an access token in seconds.
+    pub access_ttl_secs: u64,
+    /// Lifetime of a refresh token (a session) in days.
+    pub refresh_ttl_days: u64,
+    /// Argon2id memory cost in KiB.
+    pub password_memory_kib: u32,
+    /// Argon2id passes.
+    pub password_iterations: u32,
+    /// Argon2id lanes.
+    pub password_parallelism: u32,
+    /// Failed logins an account or a client address may have before back-off starts.
+    pub login_free_attempts: u32,
+    /// Longest back-off in seconds (it doubles from 1 s with every further failure).
+    pub login_max_backoff_secs: u64,
+    /// Failures are forgotten this long after the last one, in seconds.
+    pub login_window_secs: u64,
+    /// Password of the city admin `admin` that `jifen seed` creates; empty = generated and
+    /// printed once (or env JIFEN_SEED_ADMIN_PASSWORD).
+    pub seed_admin_password: String,
+}
+
+/// Encryption of ID and mobile numbers at rest (AES-256-GCM) with a keyed blind index (HMAC).
+///
+/// When `keys` and `blind_index_key` are empty, identity generates them once and keeps them in
+/// `<data dir>/identity-secrets.json` (mode 0600); production passes them as secrets
+/// (`JIFEN__PII__KEYS`, `JIFEN__PII__BLIND_INDEX_KEY`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PiiConfig {
+    /// AES-256 keys as `<kid>:<base64 32 bytes>`; the last one encrypts, all decrypt.
+    pub keys: Vec<String>,
+    /// HMAC-SHA-256 key of the blind index, base64 of 32 bytes. Never rotate it casually: the
+    /// index of every stored row depends on it.
+    pub blind_index_key: String,
 }
 
 /// Listeners, limits and timeouts.
@@ -242,6 +294,80 @@ impl Config {
                 ));
             }
         }
+        self.validate_auth()?;
+        self.validate_pii()
+    }
+
+    fn validate_auth(&self) -> Result<(), ConfigError> {
+        let auth = &self.auth;
+        for key in &auth.signing_keys {
+            let (_, der) = split_key("auth.signing_keys", key)?;
+            if der.len() < 48 {
+                return Err(invalid(
+                    "auth.signing_keys",
+                    "each key must be <kid>:<base64 PKCS#8 Ed25519 private key>",
+                ));
+            }
+        }
+        if !(60..=86_400).contains(&auth.access_ttl_secs) {
+            return Err(invalid(
+                "auth.access_ttl_secs",
+                "must be between 60 and 86400",
+            ));
+        }
+        if !(1..=365).contains(&auth.refresh_ttl_days) {
+            return Err(invalid(
+                "auth.refresh_ttl_days",
+                "must be between 1 and 365",
+            ));
+        }
+        if auth.password_memory_kib < 8 * auth.password_parallelism.max(1)
+            || auth.password_iterations == 0
+            || auth.password_parallelism == 0
+        {
+            return Err(invalid(
+                "auth.password_memory_kib",
+                "argon2 needs memory >= 8 KiB per lane and at least one pass and one lane",
+            ));
+        }
+        if auth.login_free_attempts == 0 {
+            return Err(invalid(
+                "auth.login_free_attempts",
+                "must be greater than 0",
+            ));
+        }
+        if auth.login_max_backoff_secs == 0 || auth.login_window_secs == 0 {
+            return Err(invalid(
+                "auth.login_max_backoff_secs",
+                "back-off and window must be greater than 0",
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_pii(&self) -> Result<(), ConfigError> {
+        for key in &self.pii.keys {
+            let (_, bytes) = split_key("pii.keys", key)?;
+            if bytes.len() != 32 {
+                return Err(invalid(
+                    "pii.keys",
+                    "each key must be <kid>:<base64 of 32 bytes>",
+                ));
+            }
+        }
+        if !self.pii.blind_index_key.is_empty() {
+            let bytes = decode_b64(&self.pii.blind_index_key)
+                .ok_or_else(|| invalid("pii.blind_index_key", "must be base64 of 32 bytes"))?;
+            if bytes.len() != 32 {
+                return Err(invalid("pii.blind_index_key", "must be base64 of 32 bytes"));
+            }
+        }
+        if self.pii.keys.is_empty() != self.pii.blind_index_key.is_empty() {
+            return Err(invalid(
+                "pii.keys",
+                "pii.keys and pii.blind_index_key are set together (or both left empty)",
+            ));
+        }
         Ok(())
     }
 
@@ -261,6 +387,30 @@ fn invalid(key: &'static str, problem: &str) -> ConfigError {
         key,
         problem: problem.to_owned(),
     }
+}
+
+/// Splits a `<kid>:<base64>` key into its id and bytes.
+pub fn split_key(key: &'static str, value: &str) -> Result<(String, Vec<u8>), ConfigError> {
+    let (kid, b64) = value
+        .split_once(':')
+        .filter(|(kid, _)| {
+            !kid.is_empty()
+                && kid.len() <= 64
+                && kid
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        })
+        .ok_or_else(|| invalid(key, "each key must look like <kid>:<base64>"))?;
+    let bytes =
+        decode_b64(b64).ok_or_else(|| invalid(key, "the key after <kid>: is not base64"))?;
+    Ok((kid.to_owned(), bytes))
+}
+
+fn decode_b64(value: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(value.trim())
+        .ok()
 }
 
 fn parse_addr(key: &'static str, value: &str) -> Result<SocketAddr, ConfigError> {
@@ -302,6 +452,19 @@ mod tests {
         std::fs::write(&path, "[server]\ngrpc_adr = \"127.0.0.1:1\"\n").expect("write");
         let err = Config::load(Some(&path)).expect_err("typo refused");
         assert!(err.to_string().contains("grpc_adr"), "{err}");
+    }
+
+    #[test]
+    fn bad_keys_are_refused() {
+        let mut config = Config::defaults();
+        config.pii.keys = vec!["k1:c2hvcnQ=".to_owned()];
+        config.pii.blind_index_key = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".to_owned();
+        let err = config.validate().expect_err("short key refused");
+        assert!(err.to_string().contains("pii.keys"), "{err}");
+        let mut config = Config::defaults();
+        config.auth.access_ttl_secs = 1;
+        let err = config.validate().expect_err("tiny ttl refused");
+        assert!(err.to_string().contains("auth.access_ttl_secs"), "{err}");
     }
 
     #[test]

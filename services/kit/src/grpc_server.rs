@@ -140,6 +140,7 @@ impl GrpcServer {
             .http2_keepalive_interval(Some(Duration::from_secs(30)))
             .layer(TraceContextLayer)
             .layer(auth)
+            .layer(crate::metrics::GrpcMetricsLayer)
             .add_routes(routes.routes())
             .serve_with_incoming_shutdown(incoming, signal)
             .await

@@ -12,6 +12,8 @@ pub mod embedded_s3;
 pub mod error;
 pub mod grpc_client;
 pub mod grpc_server;
+pub mod jwks;
+pub mod metrics;
 pub mod outbox;
 pub mod shutdown;
 pub mod telemetry;

@@ -63,6 +63,35 @@ pub(crate) enum CompiledFormula {
     },
 }
 
+/// The common formula shapes over built-in facts, flattened so the hot loop is one match with
+/// no pointer chasing. Anything else (extra facts, enum maps on extras) goes through
+/// [`CompiledFormula`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Kernel {
+    /// Enum or boolean fact: points by word index (enum word lists have at most 8 words).
+    Table { slot: u8, table: [i32; 8] },
+    /// `v × rate` (per_unit with unit size 1 and no threshold, count_with_cap): the common
+    /// case, kept free of an integer division.
+    Linear { slot: u8, rate: i64 },
+    /// `floor(v / per) × rate` from `floor` units on.
+    PerUnit {
+        slot: u8,
+        rate: i64,
+        per: i64,
+        floor: i64,
+    },
+    /// Age anchor-linear.
+    AgeAnchor {
+        anchor: i64,
+        base: i64,
+        step: i64,
+        younger: bool,
+        zero_beyond: bool,
+    },
+    /// General formula.
+    General,
+}
+
 /// One compiled indicator.
 #[derive(Clone, Debug)]
 pub(crate) struct CompiledIndicator {
@@ -76,6 +105,11 @@ pub(crate) struct CompiledIndicator {
     /// The document's formula, for explanations (unit words, parameters).
     pub(crate) source: Formula,
     pub(crate) cap: Option<i64>,
+    /// Fast-path form of the formula over a built-in fact.
+    pub(crate) kernel: Kernel,
+    /// Formula cap, indicator cap and category sign merged into one clamp range.
+    pub(crate) lo: i64,
+    pub(crate) hi: i64,
     pub(crate) exclusive_group: Option<usize>,
     pub(crate) cap_group: Option<usize>,
 }
@@ -110,6 +144,83 @@ pub struct CompiledRuleSet {
     pub(crate) exclusive: Vec<CompiledExclusive>,
     pub(crate) group_caps: Vec<CompiledGroupCap>,
     pub(crate) gates: Vec<CompiledGate>,
+    /// Fused single-person plan, when the rule set's shape allows it.
+    pub(crate) fast: Option<FastPlan>,
+}
+
+/// Marks a [`Step`] outside any exclusive group.
+pub(crate) const NO_GROUP: u8 = u8::MAX;
+
+/// One indicator of the fused plan: one cache line, everything the hot loop needs.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Step {
+    pub(crate) kernel: Kernel,
+    pub(crate) lo: i64,
+    pub(crate) hi: i64,
+    /// 0 base, 1 additional, 2 deduction.
+    pub(crate) category: u8,
+    /// Exclusive group index or [`NO_GROUP`].
+    pub(crate) group: u8,
+}
+
+/// A single pass over the indicators that sums categories directly and keeps a running maximum
+/// per exclusive group. Built only when every indicator has a fast kernel, there are no group
+/// caps, at most 8 exclusive groups, and each group's members share a category, so it gives
+/// exactly the same totals as the general path (the property tests compare the two).
+#[derive(Clone, Debug)]
+pub(crate) struct FastPlan {
+    pub(crate) steps: Box<[Step]>,
+    /// Category of each exclusive group.
+    pub(crate) group_category: Box<[u8]>,
+}
+
+fn category_index(c: Category) -> u8 {
+    match c {
+        Category::Base => 0,
+        Category::Additional => 1,
+        Category::Deduction => 2,
+    }
+}
+
+fn fast_plan(
+    indicators: &[CompiledIndicator],
+    exclusive_count: usize,
+    has_group_caps: bool,
+) -> Option<FastPlan> {
+    if has_group_caps || exclusive_count > 8 {
+        return None;
+    }
+    let mut group_category: Vec<Option<u8>> = vec![None; exclusive_count];
+    let mut steps = Vec::with_capacity(indicators.len());
+    for ind in indicators {
+        if matches!(ind.kernel, Kernel::General) {
+            return None;
+        }
+        let category = category_index(ind.category);
+        let group = match ind.exclusive_group {
+            Some(g) => {
+                let slot = group_category.get_mut(g)?;
+                if slot.is_some_and(|c| c != category) {
+                    return None;
+                }
+                *slot = Some(category);
+                u8::try_from(g).ok()?
+            }
+            None => NO_GROUP,
+        };
+        steps.push(Step {
+            kernel: ind.kernel,
+            lo: ind.lo,
+            hi: ind.hi,
+            category,
+            group,
+        });
+    }
+    Some(FastPlan {
+        steps: steps.into_boxed_slice(),
+        // A group without members contributes nothing; its category is irrelevant.
+        group_category: group_category.into_iter().map(|c| c.unwrap_or(0)).collect(),
+    })
 }
 
 impl std::fmt::Debug for CompiledRuleSet {
@@ -163,7 +274,12 @@ impl CompiledRuleSet {
                 _ => None,
             };
             let formula = compile_formula(&ind.formula, &fact, &doc.extra_facts);
+            let kernel = kernel_of(&formula, &fact);
+            let (lo, hi) = clamp_range(&formula, ind.cap, ind.category);
             indicators.push(CompiledIndicator {
+                kernel,
+                lo,
+                hi,
                 code: ind.code.as_str().into(),
                 name_zh: ind.name_zh.as_str().into(),
                 category: ind.category,
@@ -216,7 +332,13 @@ impl CompiledRuleSet {
                 logic,
             });
         }
+        let fast = fast_plan(
+            &indicators,
+            doc.exclusive_groups.len(),
+            !doc.group_caps.is_empty(),
+        );
         Ok(Self {
+            fast,
             document: document.clone(),
             benefit: benefit.to_owned(),
             indicators,
@@ -282,6 +404,90 @@ fn members(
         .filter(|(_, c)| pred(c))
         .map(|(i, _)| i)
         .collect()
+}
+
+fn kernel_of(f: &CompiledFormula, fact: &FactSource) -> Kernel {
+    let slot = match fact {
+        FactSource::Builtin(s) => u8::try_from(*s).ok(),
+        _ => None,
+    };
+    match (f, slot, fact) {
+        (CompiledFormula::Table(t), Some(slot), _)
+            if t.len() <= 8 && t.iter().all(|p| i32::try_from(*p).is_ok()) =>
+        {
+            let mut table = [0i32; 8];
+            for (dst, src) in table.iter_mut().zip(t.iter()) {
+                *dst = i32::try_from(*src).unwrap_or(0);
+            }
+            Kernel::Table { slot, table }
+        }
+        (
+            CompiledFormula::PerUnit {
+                rate,
+                per: 1,
+                floor: 0,
+                ..
+            },
+            Some(slot),
+            _,
+        ) => Kernel::Linear { slot, rate: *rate },
+        (
+            CompiledFormula::PerUnit {
+                rate, per, floor, ..
+            },
+            Some(slot),
+            _,
+        ) => Kernel::PerUnit {
+            slot,
+            rate: *rate,
+            per: (*per).max(1),
+            floor: *floor,
+        },
+        (CompiledFormula::CountWithCap { points, .. }, Some(slot), _) => Kernel::Linear {
+            slot,
+            rate: *points,
+        },
+        (
+            CompiledFormula::AnchorLinear {
+                anchor,
+                base,
+                step,
+                direction,
+                zero_beyond,
+                ..
+            },
+            _,
+            FactSource::Age,
+        ) => Kernel::AgeAnchor {
+            anchor: *anchor,
+            base: *base,
+            step: *step,
+            younger: *direction == Direction::Younger,
+            zero_beyond: *zero_beyond,
+        },
+        _ => Kernel::General,
+    }
+}
+
+/// Merges the formula's cap, the indicator's cap and the category sign rule into one range.
+fn clamp_range(f: &CompiledFormula, cap: Option<i64>, category: Category) -> (i64, i64) {
+    let fcap = match f {
+        CompiledFormula::PerUnit { cap, .. }
+        | CompiledFormula::AnchorLinear { cap, .. }
+        | CompiledFormula::BasePlusExcess { cap, .. }
+        | CompiledFormula::CountWithCap { cap, .. } => *cap,
+        _ => None,
+    };
+    let limit = [fcap, cap]
+        .into_iter()
+        .flatten()
+        .map(|c| c.max(0))
+        .min()
+        .unwrap_or(i64::MAX);
+    match category {
+        Category::Deduction => (-limit, 0),
+        _ => (0, limit),
+    }
 }
 
 fn source_of(key: &str) -> FactSource {

@@ -22,7 +22,10 @@ use datalogic_rs::DataValue;
 use datalogic_rs::bumpalo::Bump;
 use serde::Serialize;
 
-use crate::compile::{CompiledFormula, CompiledRuleSet, ENGINE, FactSource};
+use crate::compile::{
+    CompiledFormula, CompiledIndicator, CompiledRuleSet, ENGINE, FactSource, FastPlan, Kernel,
+    NO_GROUP,
+};
 use crate::document::{Category, Direction, FamilyRuleKind, GateFailure, TieReference};
 use crate::facts::{ExtraValue, FactValue, Facts, PersonFacts};
 use crate::validate::MAX_INDICATORS;
@@ -216,7 +219,9 @@ pub(crate) struct At {
 impl At {
     #[inline]
     pub(crate) fn new(d: NaiveDate) -> Self {
-        Self { key: crate::facts::date_key(d) }
+        Self {
+            key: crate::facts::date_key(d),
+        }
     }
 }
 
@@ -326,6 +331,94 @@ pub(crate) fn formula_points(
     }
 }
 
+/// Points of a fast kernel, before the clamp; `None` for [`Kernel::General`].
+#[inline(always)]
+fn kernel_points(kernel: &Kernel, p: &PersonFacts, at: At) -> Option<i64> {
+    Some(match *kernel {
+        Kernel::Table { slot, ref table } => {
+            let idx = match p.get(usize::from(slot)) {
+                FactValue::Word(w) => usize::from(w),
+                FactValue::Bool(b) => usize::from(b),
+                _ => 0,
+            };
+            i64::from(table.get(idx).copied().unwrap_or(0))
+        }
+        Kernel::Linear { slot, rate } => p.int(usize::from(slot)).saturating_mul(rate),
+        Kernel::PerUnit {
+            slot,
+            rate,
+            per,
+            floor,
+        } => {
+            let units = p.int(usize::from(slot)) / per;
+            if units < floor {
+                0
+            } else {
+                units.saturating_mul(rate)
+            }
+        }
+        Kernel::AgeAnchor {
+            anchor,
+            base,
+            step,
+            younger,
+            zero_beyond,
+        } => match p.age_at_key(at.key) {
+            Some(age) => {
+                let d = if younger {
+                    anchor.saturating_sub(age)
+                } else {
+                    age.saturating_sub(anchor)
+                };
+                if d < 0 && zero_beyond {
+                    0
+                } else {
+                    base.saturating_add(step.saturating_mul(d))
+                }
+            }
+            None => 0,
+        },
+        Kernel::General => return None,
+    })
+}
+
+/// Points of one indicator after every cap and the category sign (before groups).
+#[inline(always)]
+fn indicator_points(ind: &CompiledIndicator, p: &PersonFacts, at: At) -> i64 {
+    let v = match kernel_points(&ind.kernel, p, at) {
+        Some(v) => v,
+        None => formula_points(&ind.formula, read(&ind.fact, p, at), p, at).0,
+    };
+    v.clamp(ind.lo, ind.hi)
+}
+
+impl FastPlan {
+    /// Category totals `(base, additional, deduction)` of one person in a single pass.
+    #[inline]
+    fn totals(&self, p: &PersonFacts, at: At) -> (i64, i64, i64) {
+        let mut sums = [0i64; 3];
+        let mut best = [i64::MIN; 8];
+        for s in self.steps.iter() {
+            let v = kernel_points(&s.kernel, p, at)
+                .unwrap_or(0)
+                .clamp(s.lo, s.hi);
+            if s.group == NO_GROUP {
+                let c = &mut sums[usize::from(s.category).min(2)];
+                *c = c.saturating_add(v);
+            } else if let Some(b) = best.get_mut(usize::from(s.group)) {
+                *b = (*b).max(v);
+            }
+        }
+        for (g, &cat) in self.group_category.iter().enumerate() {
+            if best[g] != i64::MIN {
+                let c = &mut sums[usize::from(cat).min(2)];
+                *c = c.saturating_add(best[g]);
+            }
+        }
+        (sums[0], sums[1], sums[2])
+    }
+}
+
 /// Applies the category sign rule: base/additional ≥ 0, deduction ≤ 0.
 #[inline]
 pub(crate) fn signed(category: Category, p: i64) -> i64 {
@@ -344,12 +437,9 @@ impl CompiledRuleSet {
     /// Per-indicator points of one person before groups.
     #[inline]
     fn raw_person(&self, p: &PersonFacts, as_of: NaiveDate, out: &mut PersonScore) {
-        let as_of = At::new(as_of);
-        for (i, ind) in self.indicators.iter().enumerate() {
-            let input = read(&ind.fact, p, as_of);
-            let (pts, fcap) = formula_points(&ind.formula, input, p, as_of);
-            let pts = apply_cap(apply_cap(pts, fcap), ind.cap);
-            out.raw[i] = signed(ind.category, pts);
+        let at = At::new(as_of);
+        for (slot, ind) in out.raw.iter_mut().zip(&self.indicators) {
+            *slot = indicator_points(ind, p, at);
         }
     }
 
@@ -423,13 +513,11 @@ impl CompiledRuleSet {
     /// The single-person fast path of [`Self::evaluate_summary`]: one stack array, no copies.
     #[inline]
     fn person_totals(&self, p: &PersonFacts, as_of: NaiveDate) -> (i64, i64, i64) {
-        let as_of = At::new(as_of);
+        let at = At::new(as_of);
         let mut pts = [0i64; MAX_INDICATORS];
         let n = self.indicators.len().min(MAX_INDICATORS);
         for (slot, ind) in pts[..n].iter_mut().zip(&self.indicators) {
-            let input = read(&ind.fact, p, as_of);
-            let (v, fcap) = formula_points(&ind.formula, input, p, as_of);
-            *slot = signed(ind.category, apply_cap(apply_cap(v, fcap), ind.cap));
+            *slot = indicator_points(ind, p, at);
         }
         self.apply_groups(&mut pts[..n]);
         self.category_sums(&pts[..n])
@@ -575,9 +663,13 @@ impl CompiledRuleSet {
 
     /// Scores an application and returns only the numbers (no explanations, no allocation
     /// for rule sets without gates). Used for ranking, what-if and benchmarks.
+    #[inline]
     pub fn evaluate_summary(&self, facts: &Facts, as_of: NaiveDate) -> ScoreSummary {
         if let (Facts::Person(p), true) = (facts, self.gates.is_empty()) {
-            let (base, additional, deduction) = self.person_totals(p, as_of);
+            let (base, additional, deduction) = match &self.fast {
+                Some(plan) => plan.totals(p, At::new(as_of)),
+                None => self.person_totals(p, as_of),
+            };
             return ScoreSummary {
                 total: base.saturating_add(additional).saturating_add(deduction),
                 base,

@@ -34,7 +34,7 @@ pub use defaults::{
 pub use document::RuleSetDocument;
 pub use error::{FactError, RulesError, Violation};
 pub use evaluate::{FamilyResult, GateOutcome, GateResult, ScoreLine, ScoreSheet, ScoreSummary};
-pub use facts::{ExtraValue, FactValue, Facts, PersonFacts, facts_hash};
+pub use facts::{ExtraValue, FactValue, Facts, PersonFacts, date_key, facts_hash};
 pub use inherit::{RuleSetLibrary, materialise};
 pub use schema::rule_set_json_schema;
 pub use simulate::{simulate, simulate_json};

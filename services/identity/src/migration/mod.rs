@@ -2,6 +2,10 @@
 
 use sea_orm_migration::prelude::*;
 
+mod m20261201_000001_create_tenants;
+mod m20261201_000002_create_accounts;
+mod m20261201_000003_create_sessions;
+
 /// Every migration of this component, in order.
 #[derive(Debug)]
 pub struct Migrator;
@@ -9,6 +13,11 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(jifen_kit::outbox::migration::Migration)]
+        vec![
+            Box::new(jifen_kit::outbox::migration::Migration),
+            Box::new(m20261201_000001_create_tenants::Migration),
+            Box::new(m20261201_000002_create_accounts::Migration),
+            Box::new(m20261201_000003_create_sessions::Migration),
+        ]
     }
 }
