@@ -13,7 +13,9 @@ pub enum IdentityError {
     #[error("{}", .0.first().map(|p| p.message.as_str()).unwrap_or("请求内容有误"))]
     Invalid(Vec<FieldProblem>),
     /// Registration refused: the same message whether the ID or mobile number is taken.
-    #[error("无法使用该身份证号或手机号注册。如果您已注册过，请直接登录；忘记密码请到街道窗口办理重置")]
+    #[error(
+        "无法使用该身份证号或手机号注册。如果您已注册过，请直接登录；忘记密码请到街道窗口办理重置"
+    )]
     RegistrationRefused,
     /// Wrong login or password, unknown account or disabled account: one message for all.
     #[error("账号或密码错误")]
@@ -143,10 +145,16 @@ mod tests {
 
     #[test]
     fn rate_limits_carry_retry_after_and_internal_errors_hide_details() {
-        let status = IdentityError::RateLimited { retry_after_secs: 8 }.to_status();
+        let status = IdentityError::RateLimited {
+            retry_after_secs: 8,
+        }
+        .to_status();
         assert_eq!(status.code(), tonic::Code::ResourceExhausted);
         assert_eq!(
-            status.metadata().get("retry-after").and_then(|v| v.to_str().ok()),
+            status
+                .metadata()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()),
             Some("8")
         );
         let status = IdentityError::Crypto("key abc".into()).to_status();

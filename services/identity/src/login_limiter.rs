@@ -29,7 +29,7 @@ struct Local {
     locked_until: Option<Instant>,
 }
 
-/// Counts failed logins; keys are opaque (blind indexes or addresses), never personal data.
+/// Counts failed logins (keys starting `addr:` get four times the free attempts); keys are opaque (blind indexes or addresses), never personal data.
 #[derive(Clone)]
 pub struct LoginLimiter {
     limits: Limits,
@@ -100,6 +100,13 @@ impl LoginLimiter {
         } = self.limits;
         let mut longest = 0;
         for key in keys {
+            // One address serves many people (a family, an office NAT): it gets four times the
+            // free attempts of one account.
+            let free = if key.starts_with("addr:") {
+                free * 4
+            } else {
+                free
+            };
             let failures = if let Some((redis, prefix)) = &self.redis {
                 let mut conn = redis.clone();
                 let count_key = Self::key(prefix, key, "fails");
@@ -182,7 +189,12 @@ mod tests {
         limiter.check(&keys).await.expect("still free");
         assert_eq!(limiter.fail(&keys).await.expect("fail"), 1);
         let err = limiter.check(&keys).await.expect_err("backing off");
-        assert!(matches!(err, IdentityError::RateLimited { retry_after_secs: 1 }));
+        assert!(matches!(
+            err,
+            IdentityError::RateLimited {
+                retry_after_secs: 1
+            }
+        ));
         limiter.reset("acct:x").await.expect("reset");
         limiter.check(&keys).await.expect("reset clears");
     }

@@ -51,7 +51,8 @@ impl Secrets {
             .signing_keys
             .iter()
             .map(|k| {
-                let (kid, der) = jifen_kit::config::split_key("auth.signing_keys", k).map_err(bad)?;
+                let (kid, der) =
+                    jifen_kit::config::split_key("auth.signing_keys", k).map_err(bad)?;
                 Ok(StoredSigningKey {
                     kid,
                     pkcs8: STANDARD.encode(der),
@@ -143,8 +144,8 @@ fn random_32() -> [u8; 32] {
 
 fn write_private(path: &Path, secrets: &Secrets) -> Result<(), IdentityError> {
     let fail = |e: std::io::Error| IdentityError::Config(format!("{}: {e}", path.display()));
-    let text = serde_json::to_string_pretty(secrets)
-        .map_err(|e| IdentityError::Config(e.to_string()))?;
+    let text =
+        serde_json::to_string_pretty(secrets).map_err(|e| IdentityError::Config(e.to_string()))?;
     let tmp = path.with_extension("json.tmp");
     {
         use std::io::Write as _;

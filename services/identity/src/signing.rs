@@ -108,7 +108,12 @@ impl KeyRing {
 
     /// Publishes a new key now that signs after `overlap_secs`; the keys signing today retire
     /// after the overlap plus `access_ttl_secs`. Persists the ring to the data dir.
-    pub fn rotate(&self, now: i64, overlap_secs: i64, access_ttl_secs: i64) -> Result<(), IdentityError> {
+    pub fn rotate(
+        &self,
+        now: i64,
+        overlap_secs: i64,
+        access_ttl_secs: i64,
+    ) -> Result<(), IdentityError> {
         let mut secrets = self
             .inner
             .write()
@@ -123,7 +128,9 @@ impl KeyRing {
                 key.not_after = retire;
             }
         }
-        secrets.signing_keys.retain(|k| k.not_after == 0 || k.not_after > now);
+        secrets
+            .signing_keys
+            .retain(|k| k.not_after == 0 || k.not_after > now);
         secrets.signing_keys.push(new);
         secrets.persist()?;
         let loaded = secrets

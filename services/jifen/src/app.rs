@@ -16,6 +16,7 @@ use jifen_kit::blob::BlobStore;
 use jifen_kit::component::{Context, Peers};
 use jifen_kit::embedded_s3::EmbeddedS3;
 use jifen_kit::grpc_server::GrpcServer;
+use jifen_kit::jwks::JwksVerifier;
 use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
@@ -241,7 +242,9 @@ impl App {
                 shutdown: shutdown.clone(),
             };
             match target {
-                Target::Identity => server.add_service(jifen_identity::service(&ctx)),
+                Target::Identity => {
+                    server.add_service(jifen_identity::service(&ctx).map_err(dependency)?)
+                }
                 Target::Scoring => server.add_service(jifen_scoring::service(&ctx)),
                 Target::Materials => server.add_service(jifen_materials::service(&ctx)),
                 Target::Review => server.add_service(jifen_review::service(&ctx)),
@@ -265,17 +268,14 @@ impl App {
             .route("/metrics", get(|| async { jifen_kit::metrics::render() }))
             .layer(axum::middleware::from_fn(record_http));
 
+        // Every component verifies tokens against identity's JWKS (fetched through the peers).
+        let auth = AuthLayer::new(Arc::new(JwksVerifier::new(peers.clone())));
         let mut tasks = JoinSet::new();
         let server_config = config.server.clone();
         let grpc_shutdown = shutdown.clone();
         tasks.spawn(async move {
             server
-                .serve(
-                    grpc_listener,
-                    &server_config,
-                    AuthLayer::anonymous_only(),
-                    grpc_shutdown,
-                )
+                .serve(grpc_listener, &server_config, auth, grpc_shutdown)
                 .await
                 .map_err(|e| format!("grpc server: {e}"))
         });

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, TransactionTrait};
 use sea_orm_migration::MigratorTrait;
 
 use crate::config::DatabaseConfig;
@@ -93,12 +93,24 @@ fn quick(url: &str) -> ConnectOptions {
 }
 
 /// Applies every pending migration of `M`.
+///
+/// On PostgreSQL the migrations run in one transaction holding an advisory lock, so pods that
+/// start together (or a hook job and a pod) migrate one after the other, never half-way.
 pub async fn migrate<M: MigratorTrait>(
     component: &str,
     db: &DatabaseConnection,
 ) -> Result<(), DbError> {
-    M::up(db, None).await.map_err(|err| DbError::Migrate {
+    let fail = |err: sea_orm::DbErr| DbError::Migrate {
         component: component.to_owned(),
         reason: err.to_string(),
-    })
+    };
+    if db.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+        return M::up(db, None).await.map_err(fail);
+    }
+    let txn = db.begin().await.map_err(fail)?;
+    txn.execute_unprepared("SELECT pg_advisory_xact_lock(hashtext(current_schema()))")
+        .await
+        .map_err(fail)?;
+    M::up(&txn, None).await.map_err(fail)?;
+    txn.commit().await.map_err(fail)
 }

@@ -287,6 +287,7 @@ mod tests {
     #[test]
     fn render_lists_the_documented_metrics() {
         observe_http("/healthz", 200, Instant::now());
+        OUTBOX_PENDING.with_label_values(&["test"]).set(0);
         let text = render();
         for name in [
             "jifen_http_requests_total",

@@ -139,15 +139,17 @@ pub async fn receive_once<C: ConnectionTrait>(conn: &C, event_id: Uuid) -> Resul
 /// Delivers outbox rows at least once, in commit order per batch, retrying with back-off.
 #[derive(Debug, Clone)]
 pub struct Dispatcher {
+    component: &'static str,
     db: DatabaseConnection,
     wake: Arc<Notify>,
     poll: Duration,
 }
 
 impl Dispatcher {
-    /// Returns a dispatcher over `db`'s outbox.
-    pub fn new(db: DatabaseConnection) -> Self {
+    /// Returns a dispatcher over the outbox of `component`'s database.
+    pub fn new(component: &'static str, db: DatabaseConnection) -> Self {
         Self {
+            component,
             db,
             wake: Arc::new(Notify::new()),
             poll: Duration::from_millis(500),
@@ -211,11 +213,20 @@ impl Dispatcher {
         Fut: Future<Output = Result<(), E>>,
         E: std::fmt::Display,
     {
+        let mut last_gauge = std::time::Instant::now() - Duration::from_secs(60);
         loop {
             match self.deliver_batch(&deliver).await {
                 Ok(n) if n > 0 => continue,
                 Ok(_) => {}
                 Err(err) => tracing::warn!(error = %err, "outbox poll failed"),
+            }
+            if last_gauge.elapsed() >= Duration::from_secs(5) {
+                last_gauge = std::time::Instant::now();
+                if let Ok(pending) = self.backlog().await {
+                    crate::metrics::OUTBOX_PENDING
+                        .with_label_values(&[self.component])
+                        .set(i64::try_from(pending).unwrap_or(i64::MAX));
+                }
             }
             tokio::select! {
                 () = shutdown.cancelled() => return,

@@ -33,7 +33,11 @@ pub fn text(
     let value = value.trim();
     if value.is_empty() {
         if required {
-            return Err(FieldProblem::new(field, "required", format!("请填写{label}")));
+            return Err(FieldProblem::new(
+                field,
+                "required",
+                format!("请填写{label}"),
+            ));
         }
         return Ok(());
     }

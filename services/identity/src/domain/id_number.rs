@@ -65,7 +65,10 @@ impl IdNumber {
             return Err(problem("bad_date", "中的出生日期（第 7–14 位）晚于今天"));
         }
         if birth_date < NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(birth_date) {
-            return Err(problem("bad_date", "中的出生日期（第 7–14 位）早于 1900 年"));
+            return Err(problem(
+                "bad_date",
+                "中的出生日期（第 7–14 位）早于 1900 年",
+            ));
         }
         let sum: u32 = (0..17).map(|i| digit(i) * WEIGHTS[i]).sum();
         if CHECK[(sum % 11) as usize] != chars[17] {

@@ -11,10 +11,30 @@ pub const MAX_CHARS: usize = 64;
 
 /// Passwords found at the top of every breach list (lower-case comparison).
 const COMMON: [&str; 24] = [
-    "password", "password1", "password123", "passw0rd", "qwerty123", "qwertyuiop", "abc12345",
-    "abcd1234", "a1234567", "aa123456", "a123456789", "woaini1314", "iloveyou", "1qaz2wsx",
-    "1q2w3e4r", "zxcvbnm123", "admin123", "admin888", "qq123456", "asd12345", "asdf1234",
-    "1234qwer", "test1234", "abc123456",
+    "password",
+    "password1",
+    "password123",
+    "passw0rd",
+    "qwerty123",
+    "qwertyuiop",
+    "abc12345",
+    "abcd1234",
+    "a1234567",
+    "aa123456",
+    "a123456789",
+    "woaini1314",
+    "iloveyou",
+    "1qaz2wsx",
+    "1q2w3e4r",
+    "zxcvbnm123",
+    "admin123",
+    "admin888",
+    "qq123456",
+    "asd12345",
+    "asdf1234",
+    "1234qwer",
+    "test1234",
+    "abc123456",
 ];
 
 const SEQUENCES: [&str; 4] = [
@@ -37,7 +57,10 @@ pub fn check(field: &'static str, password: &str, personal: &[&str]) -> Result<(
     if count > MAX_CHARS {
         return Err(problem("too_long", &format!("不能超过 {MAX_CHARS} 位")));
     }
-    if password.chars().any(|c| c.is_control() || c.is_whitespace()) {
+    if password
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace())
+    {
         return Err(problem("bad_characters", "不能包含空格或控制字符"));
     }
     let letters = password.chars().any(|c| c.is_alphabetic());
@@ -55,12 +78,16 @@ pub fn check(field: &'static str, password: &str, personal: &[&str]) -> Result<(
         return Err(problem("common", "过于常见，很容易被猜到，请换一个"));
     }
     if SEQUENCES.iter().any(|s| s.contains(&lower)) {
-        return Err(problem("common", "是连续的数字或字母，很容易被猜到，请换一个"));
+        return Err(problem(
+            "common",
+            "是连续的数字或字母，很容易被猜到，请换一个",
+        ));
     }
     for value in personal {
         let value = value.to_lowercase();
         let tail = value.get(value.len().saturating_sub(6)..).unwrap_or("");
-        if !value.is_empty() && (lower.contains(&value) || (tail.len() == 6 && lower.contains(tail)))
+        if !value.is_empty()
+            && (lower.contains(&value) || (tail.len() == 6 && lower.contains(tail)))
         {
             return Err(problem("personal", "不能包含您的身份证号或手机号"));
         }
@@ -94,7 +121,9 @@ mod tests {
             assert!(err.message.starts_with("密码"));
         }
         assert_eq!(
-            check("password", &"a1".repeat(40), &[]).expect_err("long").code,
+            check("password", &"a1".repeat(40), &[])
+                .expect_err("long")
+                .code,
             "too_long"
         );
     }

@@ -9,7 +9,11 @@ pub fn parse_mobile(field: &'static str, input: &str) -> Result<String, FieldPro
         return Err(FieldProblem::new(field, "required", "手机号不能为空"));
     }
     if !value.chars().all(|c| c.is_ascii_digit()) {
-        return Err(FieldProblem::new(field, "bad_characters", "手机号只能由数字组成"));
+        return Err(FieldProblem::new(
+            field,
+            "bad_characters",
+            "手机号只能由数字组成",
+        ));
     }
     if value.len() != 11 {
         return Err(FieldProblem::new(
@@ -40,7 +44,10 @@ mod tests {
 
     #[test]
     fn accepts_mainland_numbers() {
-        assert_eq!(parse_mobile("mobile", " 13812345678 ").expect("ok"), "13812345678");
+        assert_eq!(
+            parse_mobile("mobile", " 13812345678 ").expect("ok"),
+            "13812345678"
+        );
     }
 
     #[test]

@@ -109,8 +109,28 @@ mod tests {
     #[test]
     fn district_admin_grants_only_local_reviewers() {
         let admin = [Role::DistrictAdmin];
-        assert!(check_grant(&admin, "wuzhong", "wuzhong", Role::StreetReviewer, "s01", "").is_ok());
-        assert!(check_grant(&admin, "wuzhong", "wuzhong", Role::DepartmentVerifier, "", "psb").is_ok());
+        assert!(
+            check_grant(
+                &admin,
+                "wuzhong",
+                "wuzhong",
+                Role::StreetReviewer,
+                "s01",
+                ""
+            )
+            .is_ok()
+        );
+        assert!(
+            check_grant(
+                &admin,
+                "wuzhong",
+                "wuzhong",
+                Role::DepartmentVerifier,
+                "",
+                "psb"
+            )
+            .is_ok()
+        );
         assert_eq!(
             check_grant(&admin, "wuzhong", "gusu", Role::DistrictReviewer, "", ""),
             Err(ScopeRefusal::NotAllowed)
@@ -135,7 +155,14 @@ mod tests {
             Err(ScopeRefusal::Invalid(_))
         ));
         assert!(matches!(
-            check_grant(&admin, "suzhou", "gusu", Role::DepartmentVerifier, "", "nope"),
+            check_grant(
+                &admin,
+                "suzhou",
+                "gusu",
+                Role::DepartmentVerifier,
+                "",
+                "nope"
+            ),
             Err(ScopeRefusal::Invalid(_))
         ));
     }

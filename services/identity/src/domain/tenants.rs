@@ -58,7 +58,9 @@ mod tests {
     fn every_district_has_a_known_threshold_area() {
         for tenant in TENANTS.iter().skip(1) {
             assert!(
-                THRESHOLD_AREAS.iter().any(|(c, _)| *c == tenant.threshold_area),
+                THRESHOLD_AREAS
+                    .iter()
+                    .any(|(c, _)| *c == tenant.threshold_area),
                 "{}",
                 tenant.code
             );

@@ -1,6 +1,8 @@
 //! Creates `accounts` (personal data only encrypted and masked) and `login_identifiers` (blind
 //! indexes: unique ID numbers, mobiles and staff login names, and the lookup at login).
 
+#![allow(elided_lifetimes_in_paths)]
+
 use sea_orm_migration::prelude::*;
 
 #[derive(Debug)]
@@ -14,7 +16,7 @@ impl MigrationName for Migration {
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
                 Table::create()
@@ -76,7 +78,7 @@ impl MigrationTrait for Migration {
             .await
     }
 
-    async fn down(&self, manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .drop_table(Table::drop().table("login_identifiers").to_owned())
             .await?;

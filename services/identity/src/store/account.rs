@@ -136,11 +136,15 @@ pub async fn find_by_identifier<C: ConnectionTrait>(
     db: &C,
     bidx: &str,
 ) -> Result<Option<Account>, sea_orm::DbErr> {
-    let Some(identifier) = identifier_row::Entity::find_by_id(bidx.to_owned()).one(db).await?
+    let Some(identifier) = identifier_row::Entity::find_by_id(bidx.to_owned())
+        .one(db)
+        .await?
     else {
         return Ok(None);
     };
-    account_row::Entity::find_by_id(identifier.account_id).one(db).await
+    account_row::Entity::find_by_id(identifier.account_id)
+        .one(db)
+        .await
 }
 
 /// Returns the caller's own account by subject.
@@ -148,7 +152,9 @@ pub async fn find_own<C: ConnectionTrait>(
     db: &C,
     subject: &str,
 ) -> Result<Option<Account>, sea_orm::DbErr> {
-    account_row::Entity::find_by_id(subject.to_owned()).one(db).await
+    account_row::Entity::find_by_id(subject.to_owned())
+        .one(db)
+        .await
 }
 
 /// Returns a staff account of `tenant`; another tenant's account is not found.
@@ -183,7 +189,10 @@ pub async fn list_staff<C: ConnectionTrait>(
 }
 
 /// Writes a changed account, bumping its version.
-pub async fn update<C: ConnectionTrait>(db: &C, account: Account) -> Result<Account, sea_orm::DbErr> {
+pub async fn update<C: ConnectionTrait>(
+    db: &C,
+    account: Account,
+) -> Result<Account, sea_orm::DbErr> {
     let mut active: account_row::ActiveModel = account.clone().into();
     active.version = Set(account.version + 1);
     active.name_enc = Set(account.name_enc);

@@ -89,7 +89,10 @@ pub async fn spend<C: ConnectionTrait>(db: &C, id: &str) -> Result<bool, sea_orm
 }
 
 /// Revokes every token of a family.
-pub async fn revoke_family<C: ConnectionTrait>(db: &C, family_id: &str) -> Result<(), sea_orm::DbErr> {
+pub async fn revoke_family<C: ConnectionTrait>(
+    db: &C,
+    family_id: &str,
+) -> Result<(), sea_orm::DbErr> {
     Entity::update_many()
         .col_expr(Column::RevokedAt, Utc::now().into())
         .filter(Column::FamilyId.eq(family_id))
@@ -117,7 +120,10 @@ pub async fn revoke_account<C: ConnectionTrait>(
 }
 
 /// Returns whether a family still has an unrevoked, unexpired token.
-pub async fn family_is_live<C: ConnectionTrait>(db: &C, family_id: &str) -> Result<bool, sea_orm::DbErr> {
+pub async fn family_is_live<C: ConnectionTrait>(
+    db: &C,
+    family_id: &str,
+) -> Result<bool, sea_orm::DbErr> {
     let live = Entity::find()
         .filter(Column::FamilyId.eq(family_id))
         .filter(Column::RevokedAt.is_null())

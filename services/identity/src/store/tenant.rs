@@ -4,7 +4,7 @@ use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, QueryOrder};
 
-use crate::domain::tenants::{THRESHOLD_AREAS, TENANTS};
+use crate::domain::tenants::{TENANTS, THRESHOLD_AREAS};
 
 /// `tenants` rows.
 pub mod tenant_row {
@@ -77,7 +77,9 @@ pub async fn get<C: ConnectionTrait>(
     db: &C,
     code: &str,
 ) -> Result<Option<tenant_row::Model>, sea_orm::DbErr> {
-    tenant_row::Entity::find_by_id(code.to_owned()).one(db).await
+    tenant_row::Entity::find_by_id(code.to_owned())
+        .one(db)
+        .await
 }
 
 /// Returns every threshold area in display order.
@@ -92,7 +94,9 @@ pub async fn areas<C: ConnectionTrait>(db: &C) -> Result<Vec<area_row::Model>, s
 pub async fn seed<C: ConnectionTrait>(db: &C) -> Result<usize, sea_orm::DbErr> {
     let mut changed = 0;
     for (i, (code, name)) in THRESHOLD_AREAS.iter().enumerate() {
-        let existing = area_row::Entity::find_by_id((*code).to_owned()).one(db).await?;
+        let existing = area_row::Entity::find_by_id((*code).to_owned())
+            .one(db)
+            .await?;
         let row = area_row::Model {
             code: (*code).to_owned(),
             name_zh: (*name).to_owned(),
@@ -115,8 +119,14 @@ pub async fn seed<C: ConnectionTrait>(db: &C) -> Result<usize, sea_orm::DbErr> {
         }
     }
     for (i, seed) in TENANTS.iter().enumerate() {
-        let existing = tenant_row::Entity::find_by_id(seed.code.to_owned()).one(db).await?;
-        let parent = if seed.kind == "city" { "" } else { jifen_kit::auth::CITY_TENANT };
+        let existing = tenant_row::Entity::find_by_id(seed.code.to_owned())
+            .one(db)
+            .await?;
+        let parent = if seed.kind == "city" {
+            ""
+        } else {
+            jifen_kit::auth::CITY_TENANT
+        };
         let same = existing.as_ref().is_some_and(|e| {
             e.name_zh == seed.name_zh
                 && e.kind == seed.kind

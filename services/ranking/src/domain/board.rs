@@ -204,6 +204,11 @@ impl Board {
         Histogram::from_counts(bucket_width, self.totals.iter().map(|(&t, &c)| (t, c)))
     }
 
+    /// Returns `(total, count)` for every total on the board, ascending by total.
+    pub fn total_counts(&self) -> Vec<(i64, u64)> {
+        self.totals.iter().map(|(&t, &c)| (t, c)).collect()
+    }
+
     /// Returns up to `limit` entries starting at 0-based position `offset`, in rank order.
     pub fn page(&self, offset: usize, limit: usize) -> Vec<&BoardEntry> {
         self.iter().skip(offset).take(limit).collect()

@@ -1,0 +1,447 @@
+//! Redis boards: one sorted set per board, plus two hashes and a readiness marker.
+//!
+//! For the board of tenant `T`, cycle `C`, scope `S` (see [`super::BoardScope::as_key`]) and
+//! the configured key prefix `P`:
+//!
+//! | key | type | content |
+//! |---|---|---|
+//! | `P{t:T}:board:C:S` | sorted set | every member has score 0; the member is the rank key's Redis encoding `hex(key bytes) "." application_id` ([`crate::domain::rank_key`]), so `ZRANK` is the exact 0-based rank |
+//! | `P{t:T}:board:C:S:ids` | hash | application id → `"<total> <member>"` (for rank queries and removal) |
+//! | `P{t:T}:board:C:S:totals` | hash | total → entry count (`HINCRBY`), for histograms and ties |
+//! | `P{t:T}:board:C:S:ready` | string | present once the board was rebuilt from the database |
+//!
+//! The `{t:T}` hash tag keeps a tenant's keys in one Redis Cluster slot, so each upsert, removal
+//! and query is one atomic Lua script, and a rebuild fills temporary keys and swaps them in with
+//! one script. A flush or restart loses the readiness marker with everything else, so queries
+//! answer [`BoardError::Missing`] until the board is rebuilt.
+
+use redis::aio::ConnectionManager;
+use redis::{AsyncCommands, Script};
+
+use super::{BoardError, BoardId, BoardSeat, RankBoards};
+use crate::domain::rank_key::{Direction, decode_component};
+use crate::domain::{RankKey, RankPosition, RankSpec};
+
+/// How many members one rebuild command carries.
+const REBUILD_CHUNK: usize = 1_000;
+
+const UPSERT: &str = r"
+local old = redis.call('HGET', KEYS[2], ARGV[1])
+local new = ARGV[3] .. ' ' .. ARGV[2]
+if old == new then return 0 end
+if old then
+  local sp = string.find(old, ' ', 1, true)
+  redis.call('ZREM', KEYS[1], string.sub(old, sp + 1))
+  if redis.call('HINCRBY', KEYS[3], string.sub(old, 1, sp - 1), -1) <= 0 then
+    redis.call('HDEL', KEYS[3], string.sub(old, 1, sp - 1))
+  end
+end
+redis.call('ZADD', KEYS[1], 0, ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], new)
+redis.call('HINCRBY', KEYS[3], ARGV[3], 1)
+return 1
+";
+
+const REMOVE: &str = r"
+local old = redis.call('HGET', KEYS[2], ARGV[1])
+if not old then return 0 end
+local sp = string.find(old, ' ', 1, true)
+redis.call('ZREM', KEYS[1], string.sub(old, sp + 1))
+if redis.call('HINCRBY', KEYS[3], string.sub(old, 1, sp - 1), -1) <= 0 then
+  redis.call('HDEL', KEYS[3], string.sub(old, 1, sp - 1))
+end
+redis.call('HDEL', KEYS[2], ARGV[1])
+return 1
+";
+
+const RANK_OF: &str = r"
+if redis.call('EXISTS', KEYS[4]) == 0 then return {'missing'} end
+local v = redis.call('HGET', KEYS[2], ARGV[1])
+if not v then return {'absent'} end
+local sp = string.find(v, ' ', 1, true)
+local total = string.sub(v, 1, sp - 1)
+local r = redis.call('ZRANK', KEYS[1], string.sub(v, sp + 1))
+if not r then return {'absent'} end
+local n = redis.call('ZCARD', KEYS[1])
+local same = redis.call('HGET', KEYS[3], total) or '1'
+return {'ok', tostring(r), tostring(n), total, same}
+";
+
+const NTH: &str = r"
+if redis.call('EXISTS', KEYS[2]) == 0 then return {'missing'} end
+local m = redis.call('ZRANGE', KEYS[1], ARGV[1], ARGV[1])
+if #m == 0 then return {'absent'} end
+return {'ok', m[1]}
+";
+
+const ENTRIES: &str = r"
+if redis.call('EXISTS', KEYS[2]) == 0 then return {'missing'} end
+return {'ok', tostring(redis.call('ZCARD', KEYS[1]))}
+";
+
+const TOTALS: &str = r"
+if redis.call('EXISTS', KEYS[2]) == 0 then return {'missing'} end
+local all = redis.call('HGETALL', KEYS[1])
+table.insert(all, 1, 'ok')
+return all
+";
+
+/// Swaps the filled temporary keys (KEYS[4..6]) in for the board (KEYS[1..3]) and marks it
+/// ready (KEYS[7]).
+const SWAP: &str = r"
+for i = 1, 3 do
+  redis.call('DEL', KEYS[i])
+  if redis.call('EXISTS', KEYS[i + 3]) == 1 then redis.call('RENAME', KEYS[i + 3], KEYS[i]) end
+end
+redis.call('SET', KEYS[7], '1')
+return 1
+";
+
+/// Boards in Redis sorted sets (microservices mode); see the module docs for the layout.
+#[derive(Clone)]
+pub struct RedisBoards {
+    conn: ConnectionManager,
+    prefix: String,
+    upsert: Script,
+    remove: Script,
+    rank_of: Script,
+    nth: Script,
+    entries: Script,
+    totals: Script,
+    swap: Script,
+}
+
+impl std::fmt::Debug for RedisBoards {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisBoards")
+            .field("prefix", &self.prefix)
+            .finish()
+    }
+}
+
+struct Keys {
+    set: String,
+    ids: String,
+    totals: String,
+    ready: String,
+}
+
+impl RedisBoards {
+    /// Returns boards stored through `conn` under the key prefix `prefix`.
+    pub fn new(conn: ConnectionManager, prefix: &str) -> Self {
+        Self {
+            conn,
+            prefix: prefix.to_owned(),
+            upsert: Script::new(UPSERT),
+            remove: Script::new(REMOVE),
+            rank_of: Script::new(RANK_OF),
+            nth: Script::new(NTH),
+            entries: Script::new(ENTRIES),
+            totals: Script::new(TOTALS),
+            swap: Script::new(SWAP),
+        }
+    }
+
+    /// Returns the sorted-set key of a board.
+    pub fn board_key(&self, board: &BoardId) -> String {
+        jifen_kit::cache::tenant_key(
+            &self.prefix,
+            &board.tenant,
+            &format!("board:{}:{}", board.cycle_id, board.scope.as_key()),
+        )
+    }
+
+    fn keys(&self, board: &BoardId) -> Keys {
+        let set = self.board_key(board);
+        Keys {
+            ids: format!("{set}:ids"),
+            totals: format!("{set}:totals"),
+            ready: format!("{set}:ready"),
+            set,
+        }
+    }
+}
+
+/// Splits a script reply into its status word and the rest; `missing` becomes an error.
+fn reply(board: &BoardId, mut parts: Vec<String>) -> Result<Option<Vec<String>>, BoardError> {
+    if parts.is_empty() {
+        return Err(BoardError::Redis("empty script reply".to_owned()));
+    }
+    match parts.remove(0).as_str() {
+        "ok" => Ok(Some(parts)),
+        "absent" => Ok(None),
+        "missing" => Err(BoardError::Missing(board.to_string())),
+        other => Err(BoardError::Redis(format!("unexpected script reply {other}"))),
+    }
+}
+
+fn number<T: std::str::FromStr>(text: Option<&String>) -> Result<T, BoardError> {
+    text.and_then(|t| t.parse().ok())
+        .ok_or_else(|| BoardError::Redis("malformed number in script reply".to_owned()))
+}
+
+/// Returns the total and the application id a member encodes (see the module docs).
+fn decode_member(member: &str) -> Result<(i64, String), BoardError> {
+    let malformed = || BoardError::Redis(format!("malformed board member {member}"));
+    let (hex_part, id) = member.split_once('.').ok_or_else(malformed)?;
+    let first = hex_part.get(..16).ok_or_else(malformed)?;
+    let word = u64::from_str_radix(first, 16).map_err(|_| malformed())?;
+    Ok((decode_component(word, Direction::Desc), id.to_owned()))
+}
+
+#[async_trait::async_trait]
+impl RankBoards for RedisBoards {
+    async fn upsert(
+        &self,
+        board: &BoardId,
+        _spec: &RankSpec,
+        application_id: &str,
+        key: &RankKey,
+    ) -> Result<(), BoardError> {
+        let k = self.keys(board);
+        let mut conn = self.conn.clone();
+        let _: i64 = self
+            .upsert
+            .key(&k.set)
+            .key(&k.ids)
+            .key(&k.totals)
+            .arg(application_id)
+            .arg(key.redis_member(application_id))
+            .arg(key.total())
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    async fn remove(&self, board: &BoardId, application_id: &str) -> Result<bool, BoardError> {
+        let k = self.keys(board);
+        let mut conn = self.conn.clone();
+        let removed: i64 = self
+            .remove
+            .key(&k.set)
+            .key(&k.ids)
+            .key(&k.totals)
+            .arg(application_id)
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(removed == 1)
+    }
+
+    async fn rank_of(
+        &self,
+        board: &BoardId,
+        application_id: &str,
+    ) -> Result<Option<RankPosition>, BoardError> {
+        let k = self.keys(board);
+        let mut conn = self.conn.clone();
+        let parts: Vec<String> = self
+            .rank_of
+            .key(&k.set)
+            .key(&k.ids)
+            .key(&k.totals)
+            .key(&k.ready)
+            .arg(application_id)
+            .invoke_async(&mut conn)
+            .await?;
+        let Some(parts) = reply(board, parts)? else {
+            return Ok(None);
+        };
+        let above: u64 = number(parts.first())?;
+        let entries: u64 = number(parts.get(1))?;
+        let total: i64 = number(parts.get(2))?;
+        let same: u64 = number(parts.get(3))?;
+        Ok(Some(RankPosition {
+            rank: above + 1,
+            total,
+            above,
+            below: entries.saturating_sub(above + 1),
+            same_total: same.saturating_sub(1),
+        }))
+    }
+
+    async fn entries(&self, board: &BoardId) -> Result<u64, BoardError> {
+        let k = self.keys(board);
+        let mut conn = self.conn.clone();
+        let parts: Vec<String> = self
+            .entries
+            .key(&k.set)
+            .key(&k.ready)
+            .invoke_async(&mut conn)
+            .await?;
+        let parts = reply(board, parts)?.unwrap_or_default();
+        number(parts.first())
+    }
+
+    async fn nth(&self, board: &BoardId, index: u64) -> Result<Option<BoardSeat>, BoardError> {
+        let k = self.keys(board);
+        let mut conn = self.conn.clone();
+        let parts: Vec<String> = self
+            .nth
+            .key(&k.set)
+            .key(&k.ready)
+            .arg(index)
+            .invoke_async(&mut conn)
+            .await?;
+        let Some(parts) = reply(board, parts)? else {
+            return Ok(None);
+        };
+        let member = parts
+            .first()
+            .ok_or_else(|| BoardError::Redis("empty member".to_owned()))?;
+        let (total, application_id) = decode_member(member)?;
+        Ok(Some(BoardSeat {
+            index,
+            total,
+            application_id,
+        }))
+    }
+
+    async fn total_counts(&self, board: &BoardId) -> Result<Vec<(i64, u64)>, BoardError> {
+        let k = self.keys(board);
+        let mut conn = self.conn.clone();
+        let parts: Vec<String> = self
+            .totals
+            .key(&k.totals)
+            .key(&k.ready)
+            .invoke_async(&mut conn)
+            .await?;
+        let parts = reply(board, parts)?.unwrap_or_default();
+        let mut counts = Vec::with_capacity(parts.len() / 2);
+        for pair in parts.chunks_exact(2) {
+            let count: u64 = number(pair.get(1))?;
+            if count > 0 {
+                counts.push((number(pair.first())?, count));
+            }
+        }
+        counts.sort_unstable();
+        Ok(counts)
+    }
+
+    async fn is_ready(&self, board: &BoardId) -> Result<bool, BoardError> {
+        let mut conn = self.conn.clone();
+        let exists: bool = conn.exists(self.keys(board).ready).await?;
+        Ok(exists)
+    }
+
+    async fn replace(
+        &self,
+        board: &BoardId,
+        _spec: &RankSpec,
+        entries: Vec<(String, RankKey)>,
+    ) -> Result<(), BoardError> {
+        let k = self.keys(board);
+        let tag = uuid::Uuid::now_v7().simple().to_string();
+        let tmp_set = format!("{}:rebuild:{tag}", k.set);
+        let tmp_ids = format!("{tmp_set}:ids");
+        let tmp_totals = format!("{tmp_set}:totals");
+        let mut conn = self.conn.clone();
+        let mut counts = std::collections::BTreeMap::<i64, u64>::new();
+        for chunk in entries.chunks(REBUILD_CHUNK) {
+            let mut pipe = redis::pipe();
+            let mut zadd = redis::cmd("ZADD");
+            zadd.arg(&tmp_set);
+            let mut hset = redis::cmd("HSET");
+            hset.arg(&tmp_ids);
+            for (id, key) in chunk {
+                let member = key.redis_member(id);
+                zadd.arg(0).arg(&member);
+                hset.arg(id).arg(format!("{} {member}", key.total()));
+                *counts.entry(key.total()).or_default() += 1;
+            }
+            pipe.add_command(zadd).ignore();
+            pipe.add_command(hset).ignore();
+            // Temporary keys expire by themselves should this rebuild die half-way.
+            pipe.expire(&tmp_set, 600).ignore();
+            pipe.expire(&tmp_ids, 600).ignore();
+            pipe.query_async::<()>(&mut conn).await?;
+        }
+        if !counts.is_empty() {
+            let mut hset = redis::cmd("HSET");
+            hset.arg(&tmp_totals);
+            for (total, count) in &counts {
+                hset.arg(total).arg(count);
+            }
+            hset.query_async::<()>(&mut conn).await?;
+        }
+        let _: i64 = self
+            .swap
+            .key(&k.set)
+            .key(&k.ids)
+            .key(&k.totals)
+            .key(&tmp_set)
+            .key(&tmp_ids)
+            .key(&tmp_totals)
+            .key(&k.ready)
+            .invoke_async(&mut conn)
+            .await?;
+        // RENAME keeps the temporary TTL; the live board must not expire.
+        let mut pipe = redis::pipe();
+        pipe.persist(&k.set).ignore().persist(&k.ids).ignore();
+        pipe.query_async::<()>(&mut conn).await?;
+        Ok(())
+    }
+
+    async fn drop_tenant(&self, tenant: &str) -> Result<u64, BoardError> {
+        let pattern = format!(
+            "{}*",
+            glob_escape(&jifen_kit::cache::tenant_key(&self.prefix, tenant, "board:"))
+        );
+        let mut conn = self.conn.clone();
+        let mut cursor: u64 = 0;
+        let mut deleted = 0;
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(500)
+                .query_async(&mut conn)
+                .await?;
+            if !keys.is_empty() {
+                let n: u64 = conn.del(&keys).await?;
+                deleted += n;
+            }
+            if next == 0 {
+                return Ok(deleted);
+            }
+            cursor = next;
+        }
+    }
+}
+
+/// Escapes the glob characters of a literal key part for `SCAN MATCH`.
+fn glob_escape(literal: &str) -> String {
+    let mut out = String::with_capacity(literal.len());
+    for c in literal.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::RankSpec;
+
+    #[test]
+    fn members_decode_to_total_and_id() {
+        let key = RankSpec::suzhou_school()
+            .key(-684, &[540, 522, 1, 2], "WZ.1")
+            .expect("key");
+        let member = key.redis_member("app.7");
+        assert_eq!(
+            decode_member(&member).expect("decodes"),
+            (-684, "app.7".to_owned())
+        );
+        assert!(decode_member("zz").is_err());
+    }
+
+    #[test]
+    fn glob_characters_are_escaped() {
+        assert_eq!(glob_escape("p[1]:{t:x}*"), "p\\[1\\]:{t:x}\\*");
+    }
+}
