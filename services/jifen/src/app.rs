@@ -262,7 +262,9 @@ impl App {
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(readyz).with_state(ready.clone()));
         if targets.contains(&Target::Gateway) {
-            http = http.merge(jifen_gateway::router(&peers));
+            let gateway = jifen_gateway::router(&peers, jifen_gateway::Limits::default())
+                .map_err(dependency)?;
+            http = http.merge(gateway);
         }
         let http = http
             .route("/metrics", get(|| async { jifen_kit::metrics::render() }))
@@ -281,7 +283,8 @@ impl App {
         });
         let http_shutdown = shutdown.clone();
         tasks.spawn(async move {
-            axum::serve(http_listener, http)
+            let service = http.into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(http_listener, service)
                 .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
                 .await
                 .map_err(|e| format!("http server: {e}"))
