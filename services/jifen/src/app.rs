@@ -262,8 +262,13 @@ impl App {
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(readyz).with_state(ready.clone()));
         if targets.contains(&Target::Gateway) {
-            let gateway = jifen_gateway::router(&peers, jifen_gateway::Limits::default())
-                .map_err(dependency)?;
+            let limits = jifen_gateway::Limits {
+                max_in_flight: config.gateway.max_in_flight,
+                rate_per_sec: config.gateway.rate_per_sec,
+                tenant_max_in_flight: config.gateway.tenant_max_in_flight,
+                tenant_rate_per_sec: config.gateway.tenant_rate_per_sec,
+            };
+            let gateway = jifen_gateway::router(&peers, limits).map_err(dependency)?;
             http = http.merge(gateway);
         }
         let http = http

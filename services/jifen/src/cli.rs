@@ -39,6 +39,52 @@ pub enum Command {
     Migrate(MigrateArgs),
     /// Load the Suzhou tenants and default rule sets; running it again changes nothing.
     Seed,
+    /// Simulate an application season against a running jifen (loopback only) and report.
+    Loadgen(crate::loadgen::LoadgenArgs),
+    /// Score a facts file with a tenant's published rules (the command-line twin of the public
+    /// calculator). Works on a fresh data dir: the default rule sets are seeded on first run.
+    Simulate(SimulateArgs),
+}
+
+/// `jifen simulate`.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Tenant code, e.g. `wuzhong`, `kunshan`, `changshu`.
+    #[arg(long)]
+    pub tenant: String,
+
+    /// Benefit code: `school`, `settlement`, `medical`, `talent`.
+    #[arg(long)]
+    pub benefit: String,
+
+    /// Date ages and durations are computed at (`YYYY-MM-DD`, the cycle's as-of date).
+    #[arg(long, value_name = "DATE")]
+    pub as_of: String,
+
+    /// Facts JSON file (`-` reads standard input); a family is `{"parents": [facts, facts]}`.
+    #[arg(long, value_name = "FILE")]
+    pub facts: PathBuf,
+
+    /// Another published rule set of the tenant to use instead of its default for the benefit,
+    /// e.g. `SZ-CITY-SETTLEMENT-2023`.
+    #[arg(long, value_name = "ID")]
+    pub rule_set: Option<String>,
+
+    /// Output: `json` (one line, the contract's object), `pretty` (indented JSON) or `text`
+    /// (a readable Chinese table).
+    #[arg(long, value_enum, default_value_t = SimulateFormat::Json)]
+    pub format: SimulateFormat,
+}
+
+/// Output formats of `jifen simulate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SimulateFormat {
+    /// The contract's JSON object on one line.
+    Json,
+    /// The same object, indented.
+    Pretty,
+    /// A readable Chinese table.
+    Text,
 }
 
 /// `jifen run`.

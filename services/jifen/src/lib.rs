@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod loadgen;
 pub mod target;
 pub mod testkit;
 

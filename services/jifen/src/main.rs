@@ -6,7 +6,10 @@ use std::time::Duration;
 use clap::Parser;
 use jifen::app::{App, Plan, check_data_dir, open_database};
 use jifen::cli::{Cli, Command};
+use jifen::target::Target;
 use jifen_kit::Config;
+
+mod simulate;
 
 fn main() -> ExitCode {
     // Two TLS crypto providers end up linked (aws-lc-rs via the AWS SDK, ring via sqlx).
@@ -90,7 +93,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Seed => {
             check_data_dir(&cli.data_dir)?;
-            anyhow::bail!("seed is not available yet")
+            let scoring = open_database(Target::Scoring, &config, &cli.data_dir).await?;
+            let report = jifen_scoring::seed(&scoring).await?;
+            let _ = scoring.close().await;
+            println!("{report}");
+            Ok(())
         }
+        Command::Simulate(args) => {
+            println!("{}", simulate::run(&args, &config, &cli.data_dir).await?);
+            Ok(())
+        }
+        Command::Loadgen(args) => jifen::loadgen::run(args).await,
     }
 }

@@ -31,6 +31,22 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Encryption of personal data at rest (identity).
     pub pii: PiiConfig,
+    /// The HTTP edge: admission control at season open.
+    pub gateway: GatewayConfig,
+}
+
+/// Admission limits of the HTTP edge; beyond them callers get 429 with `Retry-After`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayConfig {
+    /// Requests in flight across the edge.
+    pub max_in_flight: usize,
+    /// Requests per second across the edge.
+    pub rate_per_sec: f64,
+    /// Requests in flight for one tenant.
+    pub tenant_max_in_flight: usize,
+    /// Requests per second for one tenant.
+    pub tenant_rate_per_sec: f64,
 }
 
 /// Tokens, password hashing and login limits.
@@ -233,6 +249,19 @@ impl Config {
         parse_addr("server.grpc_addr", &self.server.grpc_addr)?;
         parse_addr("server.http_addr", &self.server.http_addr)?;
         parse_addr("s3.embedded_addr", &self.s3.embedded_addr)?;
+        let gateway = &self.gateway;
+        if gateway.max_in_flight == 0 || gateway.tenant_max_in_flight == 0 {
+            return Err(invalid(
+                "gateway.max_in_flight",
+                "limits must be greater than 0",
+            ));
+        }
+        if !(gateway.rate_per_sec >= 1.0 && gateway.tenant_rate_per_sec >= 1.0) {
+            return Err(invalid(
+                "gateway.rate_per_sec",
+                "rates must be at least 1 per second",
+            ));
+        }
         if self.server.request_timeout_ms == 0 {
             return Err(invalid(
                 "server.request_timeout_ms",

@@ -6,13 +6,13 @@ use jifen_proto::scoring::v1 as pb;
 use jifen_rules::{RuleSetDocument, Violation};
 use serde_json::{Value, json};
 
-use crate::rule_book::{Compiled, status_of};
 use crate::domain::lifecycle::Status;
+use crate::rule_book::{Compiled, status_of};
 use crate::store::change::ChangeRow;
 use crate::store::rule_set::RuleSetRow;
 
 /// Returns a protobuf timestamp.
-pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
+pub(crate) fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp {
         seconds: at.timestamp(),
         nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or_default(),
@@ -45,7 +45,7 @@ fn benefits(row: &RuleSetRow) -> Vec<String> {
 }
 
 /// Returns the wire form of a stored version.
-pub fn rule_set(row: &RuleSetRow) -> pb::RuleSet {
+pub(crate) fn rule_set(row: &RuleSetRow) -> pb::RuleSet {
     let doc = RuleSetDocument::from_json(&row.document).ok();
     let provenance = doc
         .as_ref()
@@ -66,7 +66,10 @@ pub fn rule_set(row: &RuleSetRow) -> pb::RuleSet {
         extends_id: row.extends_id.clone(),
         extends_version: 0,
         title_zh: row.title_zh.clone(),
-        legal_basis: doc.as_ref().map(|d| d.legal_basis.clone()).unwrap_or_default(),
+        legal_basis: doc
+            .as_ref()
+            .map(|d| d.legal_basis.clone())
+            .unwrap_or_default(),
         valid: None,
         document_json: row.document.clone(),
         content_hash: row.content_hash.clone(),
@@ -83,7 +86,7 @@ pub fn rule_set(row: &RuleSetRow) -> pb::RuleSet {
 }
 
 /// Returns the list form of a stored version.
-pub fn summary(row: &RuleSetRow) -> pb::RuleSetSummary {
+pub(crate) fn summary(row: &RuleSetRow) -> pb::RuleSetSummary {
     pb::RuleSetSummary {
         rule_set_id: row.rule_set_id.clone(),
         version: u32::try_from(row.version).unwrap_or_default(),
@@ -100,7 +103,7 @@ pub fn summary(row: &RuleSetRow) -> pb::RuleSetSummary {
 }
 
 /// Returns the wire form of a change.
-pub fn change(row: &ChangeRow) -> pb::RuleSetChange {
+pub(crate) fn change(row: &ChangeRow) -> pb::RuleSetChange {
     pb::RuleSetChange {
         rule_set_id: row.rule_set_id.clone(),
         version: u32::try_from(row.version).unwrap_or_default(),
@@ -113,7 +116,7 @@ pub fn change(row: &ChangeRow) -> pb::RuleSetChange {
 }
 
 /// Returns wire violations.
-pub fn violations(list: &[Violation]) -> Vec<common::FieldViolation> {
+pub(crate) fn violations(list: &[Violation]) -> Vec<common::FieldViolation> {
     list.iter()
         .map(|v| common::FieldViolation {
             path: v.path.clone(),
@@ -140,7 +143,7 @@ fn category(word: &str) -> pb::IndicatorCategory {
 }
 
 /// Returns the materialised view of `row` compiled as `compiled`.
-pub fn effective(row: &RuleSetRow, compiled: &Compiled) -> pb::EffectiveRuleSet {
+pub(crate) fn effective(row: &RuleSetRow, compiled: &Compiled) -> pb::EffectiveRuleSet {
     let own = RuleSetDocument::from_json(&row.document).ok();
     let root = compiled
         .chain
@@ -189,7 +192,7 @@ pub fn effective(row: &RuleSetRow, compiled: &Compiled) -> pb::EffectiveRuleSet 
             code: g.code.clone(),
             name_zh: g.message_zh.clone(),
             condition_json: g.condition.to_string(),
-            recheck_at: g.recheck_at.iter().map(|r| word(r)).collect(),
+            recheck_at: g.recheck_at.iter().map(word).collect(),
             verifier_department: String::new(),
             manual: word(g.on_failure) == "manual_review",
         })
@@ -224,7 +227,7 @@ fn evidence(names: &[String]) -> Vec<pb::EvidenceRequirement> {
 
 /// Returns the stored JSON of an explained sheet: the engine's sheet with each line's
 /// indicator name added.
-pub fn stored_sheet(compiled: &Compiled, sheet: &jifen_rules::ScoreSheet) -> Value {
+pub(crate) fn stored_sheet(compiled: &Compiled, sheet: &jifen_rules::ScoreSheet) -> Value {
     let mut value = serde_json::to_value(sheet).unwrap_or_else(|_| json!({}));
     if let Some(lines) = value.get_mut("lines").and_then(Value::as_array_mut) {
         for line in lines {
@@ -244,27 +247,27 @@ pub fn stored_sheet(compiled: &Compiled, sheet: &jifen_rules::ScoreSheet) -> Val
 
 /// Metadata of a score sheet that the engine does not know.
 #[derive(Debug, Clone, Default)]
-pub struct SheetMeta {
+pub(crate) struct SheetMeta {
     /// Stored id (empty for transient sheets).
-    pub id: String,
+    pub(crate) id: String,
     /// Kind.
-    pub kind: pb::ScoreSheetKind,
+    pub(crate) kind: pb::ScoreSheetKind,
     /// Application.
-    pub application_id: String,
+    pub(crate) application_id: String,
     /// Cycle.
-    pub cycle_id: String,
+    pub(crate) cycle_id: String,
     /// Tenant.
-    pub tenant: String,
+    pub(crate) tenant: String,
     /// `YYYY-MM-DD`.
-    pub as_of_date: String,
+    pub(crate) as_of_date: String,
     /// Effective rule-set hash.
-    pub rule_set_hash: String,
+    pub(crate) rule_set_hash: String,
     /// Facts hash.
-    pub facts_hash: String,
+    pub(crate) facts_hash: String,
     /// When evaluated.
-    pub evaluated_at: DateTime<Utc>,
+    pub(crate) evaluated_at: DateTime<Utc>,
     /// Facts JSON (stored sheets only).
-    pub facts_json: String,
+    pub(crate) facts_json: String,
 }
 
 fn int(v: &Value) -> i64 {
@@ -272,7 +275,7 @@ fn int(v: &Value) -> i64 {
 }
 
 /// Returns the wire sheet from its stored JSON.
-pub fn sheet(value: &Value, meta: SheetMeta) -> pb::ScoreSheet {
+pub(crate) fn sheet(value: &Value, meta: SheetMeta) -> pb::ScoreSheet {
     let counted_parent = value["family"]["counted_parent"].as_u64();
     let gates = value["gates"]
         .as_array()
@@ -304,7 +307,9 @@ pub fn sheet(value: &Value, meta: SheetMeta) -> pb::ScoreSheet {
                 category: category(l["category"].as_str().unwrap_or_default()) as i32,
                 points: int(&l["points"]),
                 explanation: l["explanation"].as_str().unwrap_or_default().to_owned(),
-                person_index: parent.and_then(|p| u32::try_from(p).ok()).unwrap_or_default(),
+                person_index: parent
+                    .and_then(|p| u32::try_from(p).ok())
+                    .unwrap_or_default(),
                 counted: parent.is_none() || parent == counted_parent,
                 uncapped_points: int(&l["points"]),
                 input_json: String::new(),
@@ -358,7 +363,10 @@ pub fn sheet(value: &Value, meta: SheetMeta) -> pb::ScoreSheet {
 }
 
 /// Returns the materials checklist for the indicators that scored.
-pub fn checklist(compiled: &Compiled, sheet: &jifen_rules::ScoreSheet) -> Vec<pb::MaterialChecklistItem> {
+pub(crate) fn checklist(
+    compiled: &Compiled,
+    sheet: &jifen_rules::ScoreSheet,
+) -> Vec<pb::MaterialChecklistItem> {
     let mut out: Vec<pb::MaterialChecklistItem> = Vec::new();
     for line in sheet.lines.iter().filter(|l| l.points != 0) {
         if out.iter().any(|i| i.indicator == line.indicator) {

@@ -60,7 +60,13 @@ fn summary(violations: &[Violation]) -> String {
     let shown: Vec<String> = violations
         .iter()
         .take(3)
-        .map(|v| format!("{} {}", if v.path.is_empty() { "/" } else { &v.path }, v.message_zh))
+        .map(|v| {
+            format!(
+                "{} {}",
+                if v.path.is_empty() { "/" } else { &v.path },
+                v.message_zh
+            )
+        })
         .collect();
     let more = violations.len().saturating_sub(3);
     if more > 0 {

@@ -70,7 +70,7 @@ async fn record(
 /// Returns one version visible to the caller (`version` 0 = newest visible): their tenant's
 /// versions, or released city templates. Anything else, including another district's drafts,
 /// is NotFound.
-pub async fn get(
+pub(crate) async fn get(
     book: &RuleBook,
     caller: &Caller,
     id: &str,
@@ -107,7 +107,7 @@ async fn own_for_edit(
 }
 
 /// Creates a draft in the caller's tenant: a new id, or the next version of an existing one.
-pub async fn create_draft(
+pub(crate) async fn create_draft(
     book: &RuleBook,
     caller: &Caller,
     id: &str,
@@ -124,7 +124,9 @@ pub async fn create_draft(
         )));
     }
     let latest = rule_set::latest(db, &owner, id, false).await?;
-    let version = latest.as_ref().map_or(1, |r| version_u32(r).saturating_add(1));
+    let version = latest
+        .as_ref()
+        .map_or(1, |r| version_u32(r).saturating_add(1));
     let mut doc = if document_json.trim().is_empty() {
         let source = if copy_from_version == 0 {
             rule_set::latest(db, &owner, id, true).await?
@@ -133,7 +135,9 @@ pub async fn create_draft(
         };
         match source {
             Some(row) => parse_document(&row.document)?,
-            None => parse_document(&serde_json::json!({"id": id, "version": version, "name_zh": id}).to_string())?,
+            None => parse_document(
+                &serde_json::json!({"id": id, "version": version, "name_zh": id}).to_string(),
+            )?,
         }
     } else {
         parse_document(document_json)?
@@ -167,7 +171,7 @@ pub async fn create_draft(
 }
 
 /// Replaces a draft's document; a validated draft goes back to draft.
-pub async fn update_draft(
+pub(crate) async fn update_draft(
     book: &RuleBook,
     caller: &Caller,
     id: &str,
@@ -197,7 +201,7 @@ pub async fn update_draft(
 }
 
 /// Deletes a draft that was never published.
-pub async fn delete_draft(
+pub(crate) async fn delete_draft(
     book: &RuleBook,
     caller: &Caller,
     id: &str,
@@ -210,7 +214,7 @@ pub async fn delete_draft(
 }
 
 /// Validates a stored draft, marking it validated when clean; returns the problems and the row.
-pub async fn validate_stored(
+pub(crate) async fn validate_stored(
     book: &RuleBook,
     caller: &Caller,
     id: &str,
@@ -230,7 +234,7 @@ pub async fn validate_stored(
 }
 
 /// Validates an unsaved document as if the caller's tenant owned it; stores nothing.
-pub async fn validate_unsaved(
+pub(crate) async fn validate_unsaved(
     book: &RuleBook,
     caller: &Caller,
     document_json: &str,
@@ -244,7 +248,7 @@ pub async fn validate_unsaved(
 }
 
 /// Publishes a draft after validating it again; the version is immutable from now on.
-pub async fn publish(
+pub(crate) async fn publish(
     book: &RuleBook,
     caller: &Caller,
     id: &str,
@@ -274,7 +278,7 @@ pub async fn publish(
 }
 
 /// Freezes a released version for a cycle (idempotent per cycle).
-pub async fn freeze(
+pub(crate) async fn freeze(
     book: &RuleBook,
     caller: &Caller,
     id: &str,
@@ -292,7 +296,8 @@ pub async fn freeze(
             .await?
             .filter(|r| status_of(r).is_released()),
     };
-    let mut row = row.ok_or_else(|| ScoringError::NotFound(format!("规则集 {id} 第 {version} 版")))?;
+    let mut row =
+        row.ok_or_else(|| ScoringError::NotFound(format!("规则集 {id} 第 {version} 版")))?;
     access::may_freeze(caller, &row.tenant)?;
     status_of(&row).check_freezable()?;
     let mut cycles: Vec<String> = serde_json::from_str(&row.frozen_for_cycles).unwrap_or_default();
@@ -313,7 +318,7 @@ pub async fn freeze(
 
 /// Lists what the caller sees: their tenant's versions, plus released city templates when
 /// `include_templates` (always for the city tenant itself).
-pub async fn list(
+pub(crate) async fn list(
     book: &RuleBook,
     caller: &Caller,
     include_templates: bool,
@@ -325,7 +330,7 @@ pub async fn list(
 
 /// Returns the change history of an id the caller can see (released versions only for city
 /// templates seen from a district).
-pub async fn changes(
+pub(crate) async fn changes(
     book: &RuleBook,
     caller: &Caller,
     id: &str,

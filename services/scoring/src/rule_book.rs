@@ -40,31 +40,31 @@ pub struct RuleBook {
 }
 
 /// Returns `sha256:<hex>` of the canonical JSON of `doc`.
-pub fn content_hash(doc: &RuleSetDocument) -> String {
+pub(crate) fn content_hash(doc: &RuleSetDocument) -> String {
     let value = serde_json::to_value(doc).unwrap_or_default();
     format!("sha256:{}", jifen_rules::facts_hash(&value))
 }
 
 /// Parses a stored or submitted document (shape only).
-pub fn parse_document(json: &str) -> Result<RuleSetDocument, ScoringError> {
+pub(crate) fn parse_document(json: &str) -> Result<RuleSetDocument, ScoringError> {
     Ok(RuleSetDocument::from_json(json)?)
 }
 
 /// Parses a `YYYY-MM-DD` date; `field` names it in the error.
-pub fn parse_date(field: &'static str, text: &str) -> Result<NaiveDate, ScoringError> {
+pub(crate) fn parse_date(field: &'static str, text: &str) -> Result<NaiveDate, ScoringError> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
         ScoringError::invalid(field, format!("日期“{text}”无效，应为 YYYY-MM-DD 格式"))
     })
 }
 
 /// Parses a facts JSON text.
-pub fn parse_facts_json(text: &str) -> Result<serde_json::Value, ScoringError> {
+pub(crate) fn parse_facts_json(text: &str) -> Result<serde_json::Value, ScoringError> {
     serde_json::from_str(text)
         .map_err(|err| ScoringError::invalid("facts", format!("不是有效的 JSON：{err}")))
 }
 
 /// Returns the row's status, treating an unknown word as a draft (never as released).
-pub fn status_of(row: &RuleSetRow) -> Status {
+pub(crate) fn status_of(row: &RuleSetRow) -> Status {
     Status::parse(&row.status).unwrap_or(Status::Draft)
 }
 
@@ -88,7 +88,11 @@ impl RuleBook {
 
     /// Returns the newest released version of `id` that `tenant` may build on: its own, else the
     /// city template.
-    pub async fn released(&self, tenant: &str, id: &str) -> Result<Option<RuleSetRow>, ScoringError> {
+    pub async fn released(
+        &self,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Option<RuleSetRow>, ScoringError> {
         if let Some(row) = rule_set::latest(&self.db, tenant, id, true).await? {
             return Ok(Some(row));
         }
@@ -114,7 +118,11 @@ impl RuleBook {
                 return Err(RulesError::UnknownRuleSet { id: parent_id }.into());
             };
             let parent = parse_document(&row.document)?;
-            chain.push((row.tenant.clone(), row.rule_set_id.clone(), version_of(&row)));
+            chain.push((
+                row.tenant.clone(),
+                row.rule_set_id.clone(),
+                version_of(&row),
+            ));
             tenant = row.tenant.clone();
             next = parent.extends.clone();
             parents.insert(parent_id, parent);
@@ -182,9 +190,7 @@ impl RuleBook {
             version_of(row),
             benefit.clone(),
         );
-        if released
-            && let Some(hit) = self.read_cache(&key)
-        {
+        if released && let Some(hit) = self.read_cache(&key) {
             return Ok(hit);
         }
         let compiled = Arc::new(self.compile_document(&row.tenant, &doc, &benefit).await?);

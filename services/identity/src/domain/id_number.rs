@@ -123,7 +123,7 @@ mod tests {
         let cases = [
             ("110105194912310021", "bad_checksum"),
             ("11010519491231002", "bad_length"),
-            ("11010519491231002XX", "bad_characters"),
+            ("11010519491231002XX", "bad_length"),
             ("1101051949123100AX", "bad_characters"),
             ("990105194912310021", "bad_region"),
             ("110105194913310021", "bad_date"),

@@ -191,11 +191,7 @@ pub trait RankBoards: Send + Sync + 'static {
     }
 
     /// Returns the distribution of totals.
-    async fn histogram(
-        &self,
-        board: &BoardId,
-        bucket_width: i64,
-    ) -> Result<Histogram, BoardError> {
+    async fn histogram(&self, board: &BoardId, bucket_width: i64) -> Result<Histogram, BoardError> {
         let counts = self.total_counts(board).await?;
         Ok(Histogram::from_counts(bucket_width, counts)?)
     }

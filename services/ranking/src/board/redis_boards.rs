@@ -171,7 +171,9 @@ fn reply(board: &BoardId, mut parts: Vec<String>) -> Result<Option<Vec<String>>,
         "ok" => Ok(Some(parts)),
         "absent" => Ok(None),
         "missing" => Err(BoardError::Missing(board.to_string())),
-        other => Err(BoardError::Redis(format!("unexpected script reply {other}"))),
+        other => Err(BoardError::Redis(format!(
+            "unexpected script reply {other}"
+        ))),
     }
 }
 
@@ -384,7 +386,11 @@ impl RankBoards for RedisBoards {
     async fn drop_tenant(&self, tenant: &str) -> Result<u64, BoardError> {
         let pattern = format!(
             "{}*",
-            glob_escape(&jifen_kit::cache::tenant_key(&self.prefix, tenant, "board:"))
+            glob_escape(&jifen_kit::cache::tenant_key(
+                &self.prefix,
+                tenant,
+                "board:"
+            ))
         );
         let mut conn = self.conn.clone();
         let mut cursor: u64 = 0;

@@ -3,9 +3,13 @@
 
 use sea_orm_migration::prelude::*;
 
+#[allow(elided_lifetimes_in_paths)]
 mod m20261210_000001_create_board_entries;
+#[allow(elided_lifetimes_in_paths)]
 mod m20261210_000002_create_ranking_runs;
+#[allow(elided_lifetimes_in_paths)]
 mod m20261210_000003_create_publicity_lists;
+#[allow(elided_lifetimes_in_paths)]
 mod m20261210_000004_create_cutoff_history;
 
 /// Every migration of this component, in order.

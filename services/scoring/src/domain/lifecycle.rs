@@ -97,7 +97,12 @@ mod tests {
         assert!(Status::Published.check_freezable().is_ok());
         assert!(Status::Frozen.check_freezable().is_ok());
         assert!(Status::Published.check_publishable().is_err());
-        for s in [Status::Draft, Status::Validated, Status::Published, Status::Frozen] {
+        for s in [
+            Status::Draft,
+            Status::Validated,
+            Status::Published,
+            Status::Frozen,
+        ] {
             assert_eq!(Status::parse(s.as_str()), Some(s));
         }
     }

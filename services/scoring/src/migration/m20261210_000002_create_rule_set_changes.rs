@@ -1,5 +1,7 @@
 //! Creates `rule_set_changes`, the append-only log of who did what to which rule-set version.
 
+#![allow(elided_lifetimes_in_paths)]
+
 use sea_orm_migration::prelude::*;
 
 #[derive(Debug)]
@@ -13,7 +15,7 @@ impl MigrationName for Migration {
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
                 Table::create()
@@ -45,7 +47,7 @@ impl MigrationTrait for Migration {
             .await
     }
 
-    async fn down(&self, manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .drop_table(Table::drop().table("rule_set_changes").to_owned())
             .await

@@ -1,6 +1,8 @@
 //! The benefits each tenant offers (data) and the rule set that scores each.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+};
 
 /// `tenant_benefits` rows.
 pub mod benefit_row {
@@ -68,7 +70,10 @@ pub async fn list<C: ConnectionTrait>(
 }
 
 /// Returns whether the tenant has any benefit (i.e. is known to scoring).
-pub async fn tenant_known<C: ConnectionTrait>(db: &C, tenant: &str) -> Result<bool, sea_orm::DbErr> {
+pub async fn tenant_known<C: ConnectionTrait>(
+    db: &C,
+    tenant: &str,
+) -> Result<bool, sea_orm::DbErr> {
     Ok(Entity::find()
         .filter(Column::Tenant.eq(tenant))
         .one(db)

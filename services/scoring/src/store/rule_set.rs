@@ -1,8 +1,8 @@
 //! Rule-set versions: one row per (tenant, rule-set id, version).
 
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder,
 };
 
 /// `rule_sets` rows.
@@ -147,21 +147,8 @@ pub async fn insert<C: ConnectionTrait>(db: &C, row: RuleSetRow) -> Result<(), s
 
 /// Writes every column of an existing version.
 pub async fn save<C: ConnectionTrait>(db: &C, row: RuleSetRow) -> Result<(), sea_orm::DbErr> {
-    let mut active: ActiveModel = row.clone().into_active_model();
-    // Mark every column dirty so the whole row is written.
-    active.status = Set(row.status);
-    active.extends_id = Set(row.extends_id);
-    active.benefits = Set(row.benefits);
-    active.title_zh = Set(row.title_zh);
-    active.document = Set(row.document);
-    active.content_hash = Set(row.content_hash);
-    active.edit_version = Set(row.edit_version);
-    active.frozen_for_cycles = Set(row.frozen_for_cycles);
-    active.updated_by = Set(row.updated_by);
-    active.updated_at = Set(row.updated_at);
-    active.published_by = Set(row.published_by);
-    active.published_at = Set(row.published_at);
-    active.frozen_at = Set(row.frozen_at);
+    // Every column is written: the row was read, changed and is saved whole.
+    let active: ActiveModel = row.into_active_model().reset_all();
     active.update(db).await?;
     Ok(())
 }

@@ -1,0 +1,233 @@
+//! The object store as materials uses it: presigned PUT/GET, HEAD, a ranged read for magic
+//! bytes, a streaming SHA-256, delete. One code path (aws-sdk-s3) for the embedded endpoint and
+//! any S3.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::types::ChecksumMode;
+use base64::Engine as _;
+use chrono::Utc;
+use jifen_kit::blob::BlobStore;
+use jifen_proto::materials::v1::PresignedRequest;
+use sha2::{Digest, Sha256};
+
+use crate::error::MaterialsError;
+
+/// What a HEAD tells about an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Head {
+    /// Size in bytes.
+    pub(crate) size: u64,
+    /// Base64 SHA-256 the store computed (and verified) at upload, when it keeps one.
+    pub(crate) checksum_sha256: Option<String>,
+}
+
+/// Presigns and inspects objects in one bucket.
+#[derive(Debug, Clone)]
+pub(crate) struct Objects {
+    blob: BlobStore,
+}
+
+/// Returns the base64 form of a hex SHA-256, as `x-amz-checksum-sha256` carries it.
+pub(crate) fn sha256_base64(hex_digest: &str) -> Result<String, MaterialsError> {
+    let raw = hex::decode(hex_digest).map_err(MaterialsError::storage)?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(raw))
+}
+
+fn ttl(seconds: u32) -> Result<PresigningConfig, MaterialsError> {
+    PresigningConfig::expires_in(Duration::from_secs(u64::from(seconds.max(1))))
+        .map_err(MaterialsError::storage)
+}
+
+fn expires_at(seconds: u32) -> prost_types::Timestamp {
+    let at = Utc::now() + chrono::Duration::seconds(i64::from(seconds.max(1)));
+    prost_types::Timestamp {
+        seconds: at.timestamp(),
+        nanos: 0,
+    }
+}
+
+/// Returns `inline; filename*=UTF-8''…` (RFC 6266 / 5987) for a file name.
+pub(crate) fn content_disposition(attachment: bool, file_name: &str) -> String {
+    let mut encoded = String::new();
+    for byte in file_name.bytes() {
+        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    let kind = if attachment { "attachment" } else { "inline" };
+    format!("{kind}; filename*=UTF-8''{encoded}")
+}
+
+impl Objects {
+    /// Returns the store over `blob`.
+    pub(crate) fn new(blob: BlobStore) -> Self {
+        Self { blob }
+    }
+
+    /// Returns a presigned PUT that only accepts exactly `size` bytes of `content_type` whose
+    /// SHA-256 is `sha256_hex`: all three travel in signed headers, so the store refuses any
+    /// other length, type or content.
+    pub(crate) async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        size: u64,
+        sha256_hex: &str,
+        ttl_seconds: u32,
+    ) -> Result<PresignedRequest, MaterialsError> {
+        let presigned = self
+            .blob
+            .client
+            .put_object()
+            .bucket(&self.blob.bucket)
+            .key(key)
+            .content_type(content_type)
+            .content_length(i64::try_from(size).map_err(MaterialsError::storage)?)
+            .checksum_sha256(sha256_base64(sha256_hex)?)
+            .presigned(ttl(ttl_seconds)?)
+            .await
+            .map_err(MaterialsError::storage)?;
+        let mut headers: HashMap<String, String> = presigned
+            .headers()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        // Browsers set Content-Length themselves; say it anyway so clients know it is bound.
+        headers
+            .entry("content-length".to_owned())
+            .or_insert_with(|| size.to_string());
+        Ok(PresignedRequest {
+            method: "PUT".to_owned(),
+            url: presigned.uri().to_owned(),
+            headers,
+            expires_at: Some(expires_at(ttl_seconds)),
+        })
+    }
+
+    /// Returns a presigned GET answering with `content_type` and a disposition naming the file.
+    pub(crate) async fn presign_get(
+        &self,
+        key: &str,
+        content_type: &str,
+        disposition: String,
+        ttl_seconds: u32,
+    ) -> Result<PresignedRequest, MaterialsError> {
+        let presigned = self
+            .blob
+            .client
+            .get_object()
+            .bucket(&self.blob.bucket)
+            .key(key)
+            .response_content_type(content_type)
+            .response_content_disposition(disposition)
+            .presigned(ttl(ttl_seconds)?)
+            .await
+            .map_err(MaterialsError::storage)?;
+        Ok(PresignedRequest {
+            method: "GET".to_owned(),
+            url: presigned.uri().to_owned(),
+            headers: HashMap::new(),
+            expires_at: Some(expires_at(ttl_seconds)),
+        })
+    }
+
+    /// Returns the object's size and stored checksum, or `None` when there is no object.
+    pub(crate) async fn head(&self, key: &str) -> Result<Option<Head>, MaterialsError> {
+        let answer = self
+            .blob
+            .client
+            .head_object()
+            .bucket(&self.blob.bucket)
+            .key(key)
+            .checksum_mode(ChecksumMode::Enabled)
+            .send()
+            .await;
+        match answer {
+            Ok(head) => Ok(Some(Head {
+                size: u64::try_from(head.content_length().unwrap_or_default()).unwrap_or_default(),
+                checksum_sha256: head.checksum_sha256().map(str::to_owned),
+            })),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
+            Err(err)
+                if err
+                    .raw_response()
+                    .is_some_and(|r| r.status().as_u16() == 404) =>
+            {
+                Ok(None)
+            }
+            Err(err) => Err(MaterialsError::storage(aws_sdk_s3::Error::from(err))),
+        }
+    }
+
+    /// Returns the first `n` bytes of the object (fewer when it is shorter).
+    pub(crate) async fn read_prefix(&self, key: &str, n: u64) -> Result<Vec<u8>, MaterialsError> {
+        let object = self
+            .blob
+            .client
+            .get_object()
+            .bucket(&self.blob.bucket)
+            .key(key)
+            .range(format!("bytes=0-{}", n.saturating_sub(1)))
+            .send()
+            .await
+            .map_err(|e| MaterialsError::storage(aws_sdk_s3::Error::from(e)))?;
+        let bytes = object
+            .body
+            .collect()
+            .await
+            .map_err(MaterialsError::storage)?
+            .into_bytes();
+        let keep = usize::try_from(n).unwrap_or(usize::MAX).min(bytes.len());
+        Ok(bytes[..keep].to_vec())
+    }
+
+    /// Reads the whole object and returns its lowercase hex SHA-256 (stores that keep no checksum).
+    pub(crate) async fn sha256_hex(&self, key: &str) -> Result<String, MaterialsError> {
+        let object = self
+            .blob
+            .client
+            .get_object()
+            .bucket(&self.blob.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| MaterialsError::storage(aws_sdk_s3::Error::from(e)))?;
+        let mut body = object.body;
+        let mut hasher = Sha256::new();
+        while let Some(chunk) = body.try_next().await.map_err(MaterialsError::storage)? {
+            hasher.update(&chunk);
+        }
+        Ok(hex::encode(hasher.finalize()))
+    }
+
+    /// Deletes the object (deleting a missing object succeeds).
+    pub(crate) async fn delete(&self, key: &str) -> Result<(), MaterialsError> {
+        self.blob
+            .client
+            .delete_object()
+            .bucket(&self.blob.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| MaterialsError::storage(aws_sdk_s3::Error::from(e)))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dispositions_encode_chinese_names() {
+        assert_eq!(
+            content_disposition(false, "证明 1.pdf"),
+            "inline; filename*=UTF-8''%E8%AF%81%E6%98%8E%201.pdf"
+        );
+        assert!(content_disposition(true, "a.pdf").starts_with("attachment;"));
+    }
+}

@@ -1,0 +1,203 @@
+//! The materials service state and the helpers its rpcs share: policy lookup, application
+//! lookup, the access log, and the inspection of an uploaded object.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use jifen_kit::auth::{Caller, Role};
+use jifen_kit::blob::BlobStore;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait,
+};
+
+use crate::clock::{Clock, SystemClock};
+use crate::domain::content_type;
+use crate::domain::policy::Policy;
+use crate::error::MaterialsError;
+use crate::objects::Objects;
+use crate::store::{access_log, application, upload_policy};
+
+/// The `jifen.materials.v1.MaterialsService` implementation.
+#[derive(Debug, Clone)]
+pub struct Materials {
+    pub(crate) db: DatabaseConnection,
+    pub(crate) objects: Objects,
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+/// One access-log record about to be written.
+#[derive(Debug, Clone)]
+pub(crate) struct LogEntry<'a> {
+    pub(crate) tenant: &'a str,
+    pub(crate) material_id: &'a str,
+    pub(crate) application_id: &'a str,
+    pub(crate) action: &'static str,
+    pub(crate) role: Role,
+    pub(crate) granted: bool,
+    pub(crate) detail: String,
+}
+
+/// Why an uploaded object failed inspection: machine code and message for a person.
+pub(crate) type Refusal = (&'static str, String);
+
+impl Materials {
+    /// Returns the service over the component's database and object store, on the system clock.
+    pub fn new(db: DatabaseConnection, blob: BlobStore) -> Self {
+        Self::with_clock(db, blob, Arc::new(SystemClock))
+    }
+
+    /// Returns the service with an explicit clock (tests move time by hand).
+    pub fn with_clock(db: DatabaseConnection, blob: BlobStore, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            db,
+            objects: Objects::new(blob),
+            clock,
+        }
+    }
+
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Returns the tenant's policy and its version (the defaults are version 0).
+    pub(crate) async fn policy(&self, tenant: &str) -> Result<(Policy, i64), MaterialsError> {
+        let Some(row) = upload_policy::Entity::find_by_id(tenant.to_owned())
+            .one(&self.db)
+            .await?
+        else {
+            return Ok((Policy::default(), 0));
+        };
+        let policy = serde_json::from_value(row.policy).unwrap_or_else(|err| {
+            tracing::warn!(tenant, error = %err, "unreadable upload policy, using defaults");
+            Policy::default()
+        });
+        Ok((policy, row.version))
+    }
+
+    /// Returns what materials knows of an application.
+    pub(crate) async fn application<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        tenant: &str,
+        application_id: &str,
+    ) -> Result<Option<application::Model>, MaterialsError> {
+        Ok(
+            application::Entity::find_by_id((tenant.to_owned(), application_id.to_owned()))
+                .one(conn)
+                .await?,
+        )
+    }
+
+    /// Appends to the access log.
+    pub(crate) async fn log<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        caller: &Caller,
+        entry: LogEntry<'_>,
+    ) -> Result<(), MaterialsError> {
+        let scope = match entry.role {
+            Role::StreetReviewer => caller.street.clone(),
+            Role::DepartmentVerifier => caller.department.clone(),
+            _ => None,
+        };
+        access_log::ActiveModel {
+            id: Set(uuid::Uuid::now_v7().to_string()),
+            tenant: Set(entry.tenant.to_owned()),
+            material_id: Set(entry.material_id.to_owned()),
+            application_id: Set(entry.application_id.to_owned()),
+            action: Set(entry.action.to_owned()),
+            actor_subject: Set(caller.subject.clone()),
+            actor_role: Set(entry.role.as_str().to_owned()),
+            actor_tenant: Set(caller
+                .home_tenant
+                .clone()
+                .unwrap_or_else(|| caller.tenant.clone())),
+            actor_scope: Set(scope),
+            granted: Set(entry.granted),
+            detail: Set(entry.detail),
+            at: Set(self.now()),
+        }
+        .insert(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Checks an uploaded object against what was declared: it exists, has the declared size,
+    /// starts with the magic bytes of an allowed type equal to the declared one, and has the
+    /// declared SHA-256. Returns `Ok(Err(refusal))` when the object fails a check.
+    ///
+    /// The checksum comes from the store when it keeps one (the presigned PUT signs
+    /// `x-amz-checksum-sha256`, so S3 verified the bytes on arrival and HEAD echoes it);
+    /// otherwise the object is read and hashed here.
+    pub(crate) async fn inspect(
+        &self,
+        key: &str,
+        declared_size: u64,
+        declared_type: &str,
+        declared_sha256: &str,
+        policy: &Policy,
+    ) -> Result<Result<(), Refusal>, MaterialsError> {
+        let Some(head) = self.objects.head(key).await? else {
+            return Ok(Err((
+                "missing_object",
+                "未找到已上传的文件（上传未完成或被拒绝），请重新上传".to_owned(),
+            )));
+        };
+        if head.size != declared_size {
+            return Ok(Err((
+                "size_mismatch",
+                format!(
+                    "文件大小与声明不一致（声明{declared_size}字节，实际{}字节），请重新上传",
+                    head.size
+                ),
+            )));
+        }
+        let prefix = self
+            .objects
+            .read_prefix(key, content_type::SNIFF_BYTES)
+            .await?;
+        let allowed = content_type::labels(&policy.allowed_content_types);
+        match content_type::detect(&prefix) {
+            Some(detected) if policy.allowed_content_types.iter().any(|t| t == detected) => {
+                if detected != declared_type {
+                    return Ok(Err((
+                        "type_not_allowed",
+                        format!(
+                            "文件内容是{}格式，与声明的{}格式不符",
+                            content_type::label(detected),
+                            content_type::label(declared_type)
+                        ),
+                    )));
+                }
+            }
+            _ => {
+                return Ok(Err((
+                    "type_not_allowed",
+                    format!("文件内容不是{allowed}格式"),
+                )));
+            }
+        }
+        let matches = match head.checksum_sha256 {
+            Some(stored) => stored == crate::objects::sha256_base64(declared_sha256)?,
+            None => self.objects.sha256_hex(key).await? == declared_sha256,
+        };
+        if !matches {
+            return Ok(Err((
+                "checksum_mismatch",
+                "文件校验值（SHA-256）与声明不一致，文件可能已损坏，请重新上传".to_owned(),
+            )));
+        }
+        Ok(Ok(()))
+    }
+}
+
+/// Returns the role a caller acts under for an upload: applicant first, then a reviewer role.
+pub(crate) fn uploader_role(caller: &Caller) -> Option<Role> {
+    [
+        Role::Applicant,
+        Role::StreetReviewer,
+        Role::DistrictReviewer,
+    ]
+    .into_iter()
+    .find(|r| caller.has(*r))
+}

@@ -1,0 +1,535 @@
+//! Evidence uploads: declare (CreateUpload / ReplaceMaterial), confirm, delete, read metadata.
+
+use chrono::Utc;
+use jifen_kit::auth::{Caller, Role};
+use jifen_kit::blob::tenant_key;
+use jifen_proto::common::v1::ApplicationStatus;
+use jifen_proto::materials::v1 as pb;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
+};
+
+use crate::convert::{self, action};
+use crate::domain::{access, declaration};
+use crate::error::MaterialsError;
+use crate::service::{LogEntry, Materials, uploader_role};
+use crate::store::{application, material, status};
+
+/// Indicator code of evidence attached to an objection (may be uploaded after submission).
+pub const OBJECTION_INDICATOR: &str = "objection";
+
+/// Returns whether materials of an application in `app_status` may change.
+fn editable(app_status: i32, indicator: &str) -> bool {
+    let s = ApplicationStatus::try_from(app_status).unwrap_or(ApplicationStatus::Unspecified);
+    match s {
+        ApplicationStatus::Unspecified | ApplicationStatus::Draft | ApplicationStatus::Returned => {
+            true
+        }
+        ApplicationStatus::Withdrawn => false,
+        _ => indicator == OBJECTION_INDICATOR,
+    }
+}
+
+/// A new upload about to be declared.
+struct NewUpload<'a> {
+    application_id: String,
+    indicator: String,
+    verifier_department: Option<String>,
+    file_name: &'a str,
+    content_type: &'a str,
+    size_bytes: u64,
+    sha256: &'a str,
+    replaces: Option<material::Model>,
+}
+
+impl Materials {
+    /// CreateUpload.
+    pub(crate) async fn create_upload(
+        &self,
+        caller: &Caller,
+        req: pb::CreateUploadRequest,
+    ) -> Result<pb::CreateUploadResponse, MaterialsError> {
+        let department = req.verifier_department.trim();
+        if department.len() > 64 {
+            return Err(MaterialsError::invalid(
+                "verifier_department",
+                "too_long",
+                "核查部门代码（verifier_department）过长",
+            ));
+        }
+        self.declare(
+            caller,
+            NewUpload {
+                application_id: declaration::application_id(&req.application_id)?,
+                indicator: declaration::indicator(&req.indicator)?,
+                verifier_department: (!department.is_empty()).then(|| department.to_owned()),
+                file_name: &req.file_name,
+                content_type: &req.content_type,
+                size_bytes: req.size_bytes,
+                sha256: &req.sha256,
+                replaces: None,
+            },
+        )
+        .await
+    }
+
+    /// ReplaceMaterial.
+    pub(crate) async fn replace_material(
+        &self,
+        caller: &Caller,
+        req: pb::ReplaceMaterialRequest,
+    ) -> Result<pb::CreateUploadResponse, MaterialsError> {
+        let old = self.material_in_tenant(caller, &req.material_id).await?;
+        if old.status != status::AVAILABLE {
+            return Err(MaterialsError::FailedPrecondition(
+                "只能替换已确认可用的材料".to_owned(),
+            ));
+        }
+        self.declare(
+            caller,
+            NewUpload {
+                application_id: old.application_id.clone(),
+                indicator: old.indicator.clone(),
+                verifier_department: old.verifier_department.clone(),
+                file_name: &req.file_name,
+                content_type: &req.content_type,
+                size_bytes: req.size_bytes,
+                sha256: &req.sha256,
+                replaces: Some(old),
+            },
+        )
+        .await
+    }
+
+    async fn declare(
+        &self,
+        caller: &Caller,
+        new: NewUpload<'_>,
+    ) -> Result<pb::CreateUploadResponse, MaterialsError> {
+        let role = uploader_role(caller).ok_or(MaterialsError::PermissionDenied)?;
+        let tenant = caller.tenant.as_str();
+        let (policy, _) = self.policy(tenant).await?;
+        let declared = declaration::declaration(
+            new.file_name,
+            new.content_type,
+            new.size_bytes,
+            new.sha256,
+            &policy,
+        )?;
+        let app = self
+            .application(&self.db, tenant, &new.application_id)
+            .await?;
+        if let Some(app) = &app {
+            if role == Role::Applicant
+                && app
+                    .owner_subject
+                    .as_deref()
+                    .is_some_and(|owner| owner != caller.subject)
+            {
+                return Err(MaterialsError::NotFound("申请"));
+            }
+            if !editable(app.status, &new.indicator) {
+                return Err(MaterialsError::FailedPrecondition(
+                    "申请已提交审核或已办结，当前不能修改材料".to_owned(),
+                ));
+            }
+        }
+        if let Some(old) = &new.replaces
+            && role == Role::Applicant
+            && old.uploaded_by != caller.subject
+        {
+            return Err(MaterialsError::PermissionDenied);
+        }
+
+        let live = material::Entity::find()
+            .filter(material::Column::Tenant.eq(tenant))
+            .filter(material::Column::ApplicationId.eq(&new.application_id))
+            .filter(material::Column::Status.is_in([status::PENDING, status::AVAILABLE]))
+            .all(&self.db)
+            .await?;
+        if let Some(dup) = live
+            .iter()
+            .find(|m| m.status == status::AVAILABLE && m.sha256 == declared.sha256)
+        {
+            return Ok(pb::CreateUploadResponse {
+                material: Some(convert::material(dup)),
+                upload: None,
+                duplicate_of: dup.id.clone(),
+            });
+        }
+        let real_now = Utc::now();
+        let counted: Vec<&material::Model> = live
+            .iter()
+            .filter(|m| m.status == status::AVAILABLE || m.upload_expires_at > real_now)
+            .filter(|m| new.replaces.as_ref().is_none_or(|old| old.id != m.id))
+            .collect();
+        if counted.len() >= usize::try_from(policy.max_files_per_application).unwrap_or(usize::MAX)
+        {
+            return Err(MaterialsError::QuotaExceeded(format!(
+                "每份申请最多上传{}个文件",
+                policy.max_files_per_application
+            )));
+        }
+        let used: u64 = counted
+            .iter()
+            .map(|m| u64::try_from(m.size_bytes).unwrap_or_default())
+            .sum();
+        if used.saturating_add(declared.size_bytes) > policy.max_application_bytes {
+            return Err(MaterialsError::QuotaExceeded(format!(
+                "超出每份申请的材料总量上限（{}），已用{}",
+                declaration::human_bytes(policy.max_application_bytes),
+                declaration::human_bytes(used)
+            )));
+        }
+
+        let id = uuid::Uuid::now_v7().to_string();
+        let key = tenant_key(tenant, &format!("applications/{}/{id}", new.application_id));
+        let upload = self
+            .objects
+            .presign_put(
+                &key,
+                &declared.content_type,
+                declared.size_bytes,
+                &declared.sha256,
+                policy.upload_url_ttl_seconds,
+            )
+            .await?;
+        let now = self.now();
+        let row = material::ActiveModel {
+            id: Set(id.clone()),
+            tenant: Set(tenant.to_owned()),
+            application_id: Set(new.application_id.clone()),
+            indicator: Set(new.indicator.clone()),
+            verifier_department: Set(new.verifier_department.clone()),
+            file_name: Set(declared.file_name.clone()),
+            content_type: Set(declared.content_type.clone()),
+            size_bytes: Set(i64::try_from(declared.size_bytes).unwrap_or(i64::MAX)),
+            sha256: Set(declared.sha256.clone()),
+            status: Set(status::PENDING.to_owned()),
+            rejection_reason: Set(None),
+            replaces_material_id: Set(new.replaces.as_ref().map(|m| m.id.clone())),
+            replaced_by_material_id: Set(None),
+            uploaded_by: Set(caller.subject.clone()),
+            uploaded_by_role: Set(role.as_str().to_owned()),
+            object_key: Set(key),
+            created_at: Set(now),
+            upload_expires_at: Set(
+                real_now + chrono::Duration::seconds(i64::from(policy.upload_url_ttl_seconds))
+            ),
+            confirmed_at: Set(None),
+            removed_at: Set(None),
+        };
+        let txn = self.db.begin().await?;
+        if app.is_none() {
+            application::ActiveModel {
+                tenant: Set(tenant.to_owned()),
+                application_id: Set(new.application_id.clone()),
+                owner_subject: Set((role == Role::Applicant).then(|| caller.subject.clone())),
+                status: Set(ApplicationStatus::Unspecified as i32),
+                decided_at: Set(None),
+                aggregate_version: Set(0),
+                updated_at: Set(now),
+            }
+            .insert(&txn)
+            .await?;
+        } else if let Some(app) =
+            app.filter(|a| a.owner_subject.is_none() && role == Role::Applicant)
+        {
+            let mut claim: application::ActiveModel = app.into();
+            claim.owner_subject = Set(Some(caller.subject.clone()));
+            claim.update(&txn).await?;
+        }
+        let row = row.insert(&txn).await?;
+        self.log(
+            &txn,
+            caller,
+            LogEntry {
+                tenant,
+                material_id: &row.id,
+                application_id: &row.application_id,
+                action: action::UPLOAD_URL_ISSUED,
+                role,
+                granted: true,
+                detail: String::new(),
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(pb::CreateUploadResponse {
+            material: Some(convert::material(&row)),
+            upload: Some(upload),
+            duplicate_of: String::new(),
+        })
+    }
+
+    /// ConfirmUpload.
+    pub(crate) async fn confirm_upload(
+        &self,
+        caller: &Caller,
+        req: pb::ConfirmUploadRequest,
+    ) -> Result<pb::Material, MaterialsError> {
+        let m = self.material_in_tenant(caller, &req.material_id).await?;
+        if m.uploaded_by != caller.subject {
+            return Err(MaterialsError::PermissionDenied);
+        }
+        let role = Role::parse(&m.uploaded_by_role).unwrap_or(Role::Applicant);
+        match m.status.as_str() {
+            status::AVAILABLE | status::REPLACED => return Ok(convert::material(&m)),
+            status::PENDING => {}
+            status::REJECTED => {
+                return Err(MaterialsError::FailedPrecondition(format!(
+                    "该材料已被拒绝：{}",
+                    m.rejection_reason.clone().unwrap_or_default()
+                )));
+            }
+            _ => return Err(MaterialsError::NotFound("材料")),
+        }
+        let (policy, _) = self.policy(&m.tenant).await?;
+        let size = u64::try_from(m.size_bytes).unwrap_or_default();
+        let mut verdict = self
+            .inspect(&m.object_key, size, &m.content_type, &m.sha256, &policy)
+            .await?;
+        if verdict.is_ok() {
+            let used: i64 = material::Entity::find()
+                .filter(material::Column::Tenant.eq(&m.tenant))
+                .filter(material::Column::ApplicationId.eq(&m.application_id))
+                .filter(material::Column::Status.eq(status::AVAILABLE))
+                .all(&self.db)
+                .await?
+                .iter()
+                .filter(|o| m.replaces_material_id.as_deref() != Some(o.id.as_str()))
+                .map(|o| o.size_bytes)
+                .sum();
+            if u64::try_from(used.saturating_add(m.size_bytes)).unwrap_or(u64::MAX)
+                > policy.max_application_bytes
+            {
+                verdict = Err((
+                    "application_quota_exceeded",
+                    format!(
+                        "超出每份申请的材料总量上限（{}）",
+                        declaration::human_bytes(policy.max_application_bytes)
+                    ),
+                ));
+            }
+        }
+        let now = self.now();
+        let txn = self.db.begin().await?;
+        let outcome = match verdict {
+            Ok(()) => {
+                let mut update: material::ActiveModel = m.clone().into();
+                update.status = Set(status::AVAILABLE.to_owned());
+                update.confirmed_at = Set(Some(now));
+                let confirmed = update.update(&txn).await?;
+                self.log(
+                    &txn,
+                    caller,
+                    LogEntry {
+                        tenant: &m.tenant,
+                        material_id: &m.id,
+                        application_id: &m.application_id,
+                        action: action::CONFIRMED,
+                        role,
+                        granted: true,
+                        detail: String::new(),
+                    },
+                )
+                .await?;
+                if let Some(old_id) = &m.replaces_material_id
+                    && let Some(old) = material::Entity::find_by_id(old_id.clone())
+                        .filter(material::Column::Tenant.eq(&m.tenant))
+                        .filter(material::Column::Status.eq(status::AVAILABLE))
+                        .one(&txn)
+                        .await?
+                {
+                    let mut superseded: material::ActiveModel = old.into();
+                    superseded.status = Set(status::REPLACED.to_owned());
+                    superseded.replaced_by_material_id = Set(Some(m.id.clone()));
+                    superseded.update(&txn).await?;
+                    self.log(
+                        &txn,
+                        caller,
+                        LogEntry {
+                            tenant: &m.tenant,
+                            material_id: old_id,
+                            application_id: &m.application_id,
+                            action: action::REPLACED,
+                            role,
+                            granted: true,
+                            detail: format!("由 {} 替换", m.id),
+                        },
+                    )
+                    .await?;
+                }
+                Ok(convert::material(&confirmed))
+            }
+            Err((code, message)) => {
+                self.objects.delete(&m.object_key).await?;
+                let mut update: material::ActiveModel = m.clone().into();
+                update.status = Set(status::REJECTED.to_owned());
+                update.rejection_reason = Set(Some(message.clone()));
+                update.removed_at = Set(Some(now));
+                update.update(&txn).await?;
+                self.log(
+                    &txn,
+                    caller,
+                    LogEntry {
+                        tenant: &m.tenant,
+                        material_id: &m.id,
+                        application_id: &m.application_id,
+                        action: action::REJECTED,
+                        role,
+                        granted: true,
+                        detail: format!("{code}: {message}"),
+                    },
+                )
+                .await?;
+                Err(MaterialsError::Rejected { code, message })
+            }
+        };
+        txn.commit().await?;
+        outcome
+    }
+
+    /// DeleteMaterial.
+    pub(crate) async fn delete_material(
+        &self,
+        caller: &Caller,
+        req: pb::DeleteMaterialRequest,
+    ) -> Result<(), MaterialsError> {
+        let m = self.material_in_tenant(caller, &req.material_id).await?;
+        if !caller.has(Role::Applicant) || m.uploaded_by != caller.subject {
+            return Err(MaterialsError::PermissionDenied);
+        }
+        if !matches!(m.status.as_str(), status::PENDING | status::AVAILABLE) {
+            return Err(MaterialsError::NotFound("材料"));
+        }
+        if let Some(app) = self
+            .application(&self.db, &m.tenant, &m.application_id)
+            .await?
+            && !editable(app.status, &m.indicator)
+        {
+            return Err(MaterialsError::FailedPrecondition(
+                "申请已提交审核或已办结，当前不能删除材料".to_owned(),
+            ));
+        }
+        self.objects.delete(&m.object_key).await?;
+        let txn = self.db.begin().await?;
+        let mut update: material::ActiveModel = m.clone().into();
+        update.status = Set(status::DELETED.to_owned());
+        update.removed_at = Set(Some(self.now()));
+        update.update(&txn).await?;
+        self.log(
+            &txn,
+            caller,
+            LogEntry {
+                tenant: &m.tenant,
+                material_id: &m.id,
+                application_id: &m.application_id,
+                action: action::DELETED,
+                role: Role::Applicant,
+                granted: true,
+                detail: String::new(),
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// GetMaterial.
+    pub(crate) async fn get_material(
+        &self,
+        caller: &Caller,
+        req: pb::GetMaterialRequest,
+    ) -> Result<pb::Material, MaterialsError> {
+        let m = self.material_in_tenant(caller, &req.material_id).await?;
+        let app = self
+            .application(&self.db, &m.tenant, &m.application_id)
+            .await?;
+        match access::may_read(caller, &facts(&m, app.as_ref())) {
+            Some(_) => Ok(convert::material(&m)),
+            None if caller.has(Role::Applicant) => Err(MaterialsError::NotFound("材料")),
+            None => Err(MaterialsError::PermissionDenied),
+        }
+    }
+
+    /// ListMaterials: the application's materials the caller may read.
+    pub(crate) async fn list_materials(
+        &self,
+        caller: &Caller,
+        req: pb::ListMaterialsRequest,
+    ) -> Result<pb::ListMaterialsResponse, MaterialsError> {
+        let application_id = declaration::application_id(&req.application_id)?;
+        let tenant = caller.tenant.as_str();
+        let app = self.application(&self.db, tenant, &application_id).await?;
+        let mut query = material::Entity::find()
+            .filter(material::Column::Tenant.eq(tenant))
+            .filter(material::Column::ApplicationId.eq(&application_id));
+        if !req.indicator.is_empty() {
+            query = query.filter(material::Column::Indicator.eq(&req.indicator));
+        }
+        if !req.include_history {
+            query =
+                query.filter(material::Column::Status.is_in([status::PENDING, status::AVAILABLE]));
+        }
+        let all = query
+            .order_by_asc(material::Column::CreatedAt)
+            .order_by_asc(material::Column::Id)
+            .all(&self.db)
+            .await?;
+        let readable: Vec<&material::Model> = all
+            .iter()
+            .filter(|m| access::may_read(caller, &facts(m, app.as_ref())).is_some())
+            .collect();
+        let staff_without_access =
+            readable.is_empty() && !caller.has(Role::Applicant) && !all.is_empty();
+        if staff_without_access {
+            return Err(MaterialsError::PermissionDenied);
+        }
+        let application_bytes = readable
+            .iter()
+            .filter(|m| m.status == status::AVAILABLE)
+            .map(|m| u64::try_from(m.size_bytes).unwrap_or_default())
+            .sum();
+        let (offset, limit) = convert::page(req.page_size, &req.page_token);
+        let materials: Vec<pb::Material> = readable
+            .iter()
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .map(|m| convert::material(m))
+            .collect();
+        Ok(pb::ListMaterialsResponse {
+            next_page_token: convert::next_token(offset, limit, materials.len()),
+            materials,
+            application_bytes,
+        })
+    }
+
+    /// Returns a material of the caller's tenant, or NotFound (another tenant's too).
+    pub(crate) async fn material_in_tenant(
+        &self,
+        caller: &Caller,
+        material_id: &str,
+    ) -> Result<material::Model, MaterialsError> {
+        material::Entity::find_by_id(material_id.to_owned())
+            .filter(material::Column::Tenant.eq(&caller.tenant))
+            .limit(1)
+            .one(&self.db)
+            .await?
+            .ok_or(MaterialsError::NotFound("材料"))
+    }
+}
+
+/// Returns what the access rule needs to know about a material.
+pub(crate) fn facts<'a>(
+    m: &'a material::Model,
+    app: Option<&'a application::Model>,
+) -> access::MaterialFacts<'a> {
+    access::MaterialFacts {
+        tenant: &m.tenant,
+        uploaded_by: &m.uploaded_by,
+        application_owner: app.and_then(|a| a.owner_subject.as_deref()),
+        verifier_department: m.verifier_department.as_deref(),
+    }
+}

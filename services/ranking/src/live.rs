@@ -1,0 +1,327 @@
+//! The live provisional boards as the service uses them: writes after each committed event,
+//! queries with a database fallback, and rebuilds.
+//!
+//! # Degradation
+//!
+//! A query first asks the live boards. When a board is not ready (never built, lost to a Redis
+//! flush or restart) or Redis fails, the answer is computed from the database instead (the
+//! cycle's entries are loaded and ranked by the same domain board) and flagged `degraded`, and
+//! a rebuild of the cycle's boards starts in the background (at most one per cycle at a time).
+//! A board whose write failed is *suspect* in this process and is answered from the database
+//! until its rebuild succeeds.
+//!
+//! # Known race
+//!
+//! A rebuild reads the database, then swaps the boards. An event committed between the two is
+//! written to the board before the swap and overwritten by it; the entry reappears at the next
+//! rebuild. Rebuilds are rare (start, flush, admin request), and official runs never read the
+//! boards, so this only affects a provisional rank for a short time.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use sea_orm::DatabaseConnection;
+
+use crate::board::{BoardError, BoardId, BoardSeat, InProcessBoards, RankBoards};
+use crate::domain::{RankPosition, RankSpec};
+use crate::entry;
+use crate::error::RankingError;
+use crate::store::board_entry::{self, BoardEntryRow};
+
+/// One question to a board.
+#[derive(Debug, Clone)]
+pub enum Query {
+    /// Where an application stands.
+    RankOf(String),
+    /// How many entries.
+    Entries,
+    /// The entry at a 0-based position.
+    Nth(u64),
+    /// `(total, count)` ascending.
+    TotalCounts,
+}
+
+/// The answer to a [`Query`], in the same position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// Answer to [`Query::RankOf`].
+    Rank(Option<RankPosition>),
+    /// Answer to [`Query::Entries`].
+    Entries(u64),
+    /// Answer to [`Query::Nth`].
+    Nth(Option<BoardSeat>),
+    /// Answer to [`Query::TotalCounts`].
+    Counts(Vec<(i64, u64)>),
+}
+
+/// Answers from a board, and whether they came from the database.
+#[derive(Debug, Clone)]
+pub struct Answers {
+    /// One reply per query, in order.
+    pub replies: Vec<Reply>,
+    /// True when the live board could not answer and the database did.
+    pub degraded: bool,
+}
+
+/// Totals of a rebuild.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rebuilt {
+    /// Boards written.
+    pub boards: u64,
+    /// Entries written (an entry on several boards counts on each).
+    pub entries: u64,
+}
+
+async fn ask(
+    boards: &dyn RankBoards,
+    board: &BoardId,
+    queries: &[Query],
+) -> Result<Vec<Reply>, BoardError> {
+    let mut replies = Vec::with_capacity(queries.len());
+    for q in queries {
+        replies.push(match q {
+            Query::RankOf(id) => Reply::Rank(boards.rank_of(board, id).await?),
+            Query::Entries => Reply::Entries(boards.entries(board).await?),
+            Query::Nth(i) => Reply::Nth(boards.nth(board, *i).await?),
+            Query::TotalCounts => Reply::Counts(boards.total_counts(board).await?),
+        });
+    }
+    Ok(replies)
+}
+
+/// Returns the cycle's order (the spec every live entry shares), or an empty spec.
+fn cycle_spec(rows: &[BoardEntryRow]) -> Result<RankSpec, RankingError> {
+    match rows.first() {
+        Some(row) => entry::spec_of(row),
+        None => Ok(RankSpec::new(Vec::new())?),
+    }
+}
+
+/// The live boards, the database behind them, and the rebuild bookkeeping.
+pub struct LiveBoards {
+    db: DatabaseConnection,
+    boards: Arc<dyn RankBoards>,
+    suspect: Mutex<HashSet<BoardId>>,
+    rebuilding: Mutex<HashSet<(String, String)>>,
+}
+
+impl std::fmt::Debug for LiveBoards {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveBoards").finish_non_exhaustive()
+    }
+}
+
+impl LiveBoards {
+    /// Returns live boards over `boards`, rebuilt from `db`.
+    pub fn new(db: DatabaseConnection, boards: Arc<dyn RankBoards>) -> Self {
+        Self {
+            db,
+            boards,
+            suspect: Mutex::new(HashSet::new()),
+            rebuilding: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// Returns the boards themselves.
+    pub fn boards(&self) -> &Arc<dyn RankBoards> {
+        &self.boards
+    }
+
+    fn is_suspect(&self, board: &BoardId) -> bool {
+        self.suspect
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(board)
+    }
+
+    /// Moves an entry on the boards after its row changed from `old` to `new` (committed).
+    /// Failures are logged and heal by rebuild; the database already holds the truth.
+    pub async fn apply(self: &Arc<Self>, old: Option<&BoardEntryRow>, new: &BoardEntryRow) {
+        if let Err(err) = self.try_apply(old, new).await {
+            tracing::warn!(error = %err, tenant = %new.tenant, cycle = %new.cycle_id, "board write failed; rebuilding");
+            let mut marked = Vec::new();
+            for row in old.into_iter().chain(std::iter::once(new)) {
+                marked.extend(entry::boards_of(row).unwrap_or_default());
+            }
+            self.suspect
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(marked.iter().cloned());
+            self.trigger_rebuild(&new.tenant, &new.cycle_id, marked);
+        }
+    }
+
+    async fn try_apply(
+        &self,
+        old: Option<&BoardEntryRow>,
+        new: &BoardEntryRow,
+    ) -> Result<(), RankingError> {
+        let before = match old {
+            Some(row) => entry::boards_of(row)?,
+            None => Vec::new(),
+        };
+        let after = entry::boards_of(new)?;
+        for board in before.iter().filter(|b| !after.contains(b)) {
+            self.boards.remove(board, &new.application_id).await?;
+        }
+        if !after.is_empty() {
+            let spec = entry::spec_of(new)?;
+            let key = entry::key_of(&spec, new)?;
+            for board in &after {
+                self.boards
+                    .upsert(board, &spec, &new.application_id, &key)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Answers `queries` on one board: live when possible, otherwise from the database (and a
+    /// rebuild starts).
+    pub async fn query(
+        self: &Arc<Self>,
+        board: &BoardId,
+        queries: &[Query],
+    ) -> Result<Answers, RankingError> {
+        if !self.is_suspect(board) {
+            match ask(self.boards.as_ref(), board, queries).await {
+                Ok(replies) => {
+                    return Ok(Answers {
+                        replies,
+                        degraded: false,
+                    });
+                }
+                Err(BoardError::Missing(_)) => {
+                    tracing::info!(%board, "board not ready; answering from the database");
+                }
+                Err(BoardError::Redis(err)) => {
+                    tracing::warn!(%board, error = %err, "board unavailable; answering from the database");
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
+        self.trigger_rebuild(&board.tenant, &board.cycle_id, vec![board.clone()]);
+        let rows = board_entry::live_in_cycle(&self.db, &board.tenant, &board.cycle_id).await?;
+        let spec = cycle_spec(&rows)?;
+        let mut entries = Vec::new();
+        for row in &rows {
+            if entry::is_on(row, &board.scope)? {
+                entries.push((row.application_id.clone(), entry::key_of(&spec, row)?));
+            }
+        }
+        let scratch = InProcessBoards::new();
+        scratch.replace(board, &spec, entries).await?;
+        Ok(Answers {
+            replies: ask(&scratch, board, queries).await?,
+            degraded: true,
+        })
+    }
+
+    /// Rebuilds every board of a tenant's cycle from the database, plus `extra` boards of that
+    /// cycle (emptied when no entry is on them any more).
+    pub async fn rebuild_cycle(
+        &self,
+        tenant: &str,
+        cycle_id: &str,
+        extra: &[BoardId],
+    ) -> Result<Rebuilt, RankingError> {
+        let rows = board_entry::live_in_cycle(&self.db, tenant, cycle_id).await?;
+        let spec = cycle_spec(&rows)?;
+        let mut per_board: BTreeMap<BoardId, Vec<_>> = BTreeMap::new();
+        for board in extra {
+            per_board.entry(board.clone()).or_default();
+        }
+        per_board
+            .entry(BoardId::new(
+                tenant,
+                cycle_id,
+                crate::board::BoardScope::Tenant,
+            ))
+            .or_default();
+        for row in &rows {
+            let key = entry::key_of(&spec, row)?;
+            for board in entry::boards_of(row)? {
+                per_board
+                    .entry(board)
+                    .or_default()
+                    .push((row.application_id.clone(), key.clone()));
+            }
+        }
+        let mut done = Rebuilt::default();
+        for (board, entries) in per_board {
+            done.boards += 1;
+            done.entries += entries.len() as u64;
+            self.boards.replace(&board, &spec, entries).await?;
+            self.suspect
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&board);
+        }
+        Ok(done)
+    }
+
+    /// Rebuilds every board of a tenant (every cycle with live entries, or just `cycle_id`).
+    pub async fn rebuild_tenant(
+        &self,
+        tenant: &str,
+        cycle_id: Option<&str>,
+    ) -> Result<Rebuilt, RankingError> {
+        let cycles = match cycle_id {
+            Some(c) => vec![c.to_owned()],
+            None => board_entry::live_cycles_of(&self.db, tenant).await?,
+        };
+        let mut total = Rebuilt::default();
+        for cycle in cycles {
+            let done = self.rebuild_cycle(tenant, &cycle, &[]).await?;
+            total.boards += done.boards;
+            total.entries += done.entries;
+        }
+        Ok(total)
+    }
+
+    /// Starts a background rebuild of a cycle unless one is running.
+    pub fn trigger_rebuild(self: &Arc<Self>, tenant: &str, cycle_id: &str, extra: Vec<BoardId>) {
+        let key = (tenant.to_owned(), cycle_id.to_owned());
+        if !self
+            .rebuilding
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.clone())
+        {
+            return;
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            let started = Instant::now();
+            match this.rebuild_cycle(&key.0, &key.1, &extra).await {
+                Ok(done) => tracing::info!(
+                    tenant = %key.0, cycle = %key.1, boards = done.boards, entries = done.entries,
+                    ms = started.elapsed().as_millis() as u64, "boards rebuilt"
+                ),
+                Err(err) => {
+                    tracing::warn!(tenant = %key.0, cycle = %key.1, error = %err, "board rebuild failed")
+                }
+            }
+            this.rebuilding
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&key);
+        });
+    }
+
+    /// Rebuilds every board that is not ready, across all tenants (process start).
+    pub async fn warm_up(&self) -> Result<Rebuilt, RankingError> {
+        let mut total = Rebuilt::default();
+        for (tenant, cycle) in board_entry::live_cycles(&self.db).await? {
+            let tenant_board = BoardId::new(&tenant, &cycle, crate::board::BoardScope::Tenant);
+            if self.boards.is_ready(&tenant_board).await? {
+                continue;
+            }
+            let done = self.rebuild_cycle(&tenant, &cycle, &[]).await?;
+            total.boards += done.boards;
+            total.entries += done.entries;
+        }
+        Ok(total)
+    }
+}

@@ -1,0 +1,210 @@
+//! One suite, two boards: the Redis sorted-set boards and the in-process boards must answer
+//! every query identically (upsert, move, remove, rank, cut-off, histogram, readiness).
+//!
+//! Redis comes from `JIFEN_TEST_REDIS_URL` (default `redis://127.0.0.1:6379`); each run uses its
+//! own key prefix and deletes its keys afterwards.
+
+use jifen_ranking::board::{BoardId, BoardScope, InProcessBoards, RankBoards, RedisBoards};
+use jifen_ranking::domain::{Direction, RankKey, RankPosition, RankSpec, TieBreaker};
+
+fn spec() -> RankSpec {
+    RankSpec::new(vec![
+        TieBreaker::new("base", Direction::Desc),
+        TieBreaker::new("other_parent_total", Direction::Desc),
+        TieBreaker::new("residence_registered_on", Direction::Asc),
+    ])
+    .expect("spec")
+}
+
+fn key(number: &str, total: i64, ties: [i64; 3]) -> RankKey {
+    spec().key(total, &ties, number).expect("key")
+}
+
+/// Everything a board must do; returns a transcript of the answers so two boards can also be
+/// compared with each other.
+async fn board_suite(boards: &dyn RankBoards, tenant: &str) -> Vec<String> {
+    let spec = spec();
+    let board = BoardId::new(tenant, "c2024", BoardScope::Tenant);
+    let other = BoardId::new(tenant, "c2024", BoardScope::School("s1".into()));
+    let mut transcript = Vec::new();
+
+    // Not ready until rebuilt: queries answer Missing, writes still apply.
+    assert!(!boards.is_ready(&board).await.expect("ready"));
+    assert!(boards.rank_of(&board, "f1").await.is_err());
+    boards
+        .upsert(&board, &spec, "stale", &key("S", 1, [0, 0, 0]))
+        .await
+        .expect("upsert before ready");
+    boards
+        .replace(&board, &spec, Vec::new())
+        .await
+        .expect("empty rebuild");
+    assert!(boards.is_ready(&board).await.expect("ready"));
+    assert_eq!(boards.entries(&board).await.expect("entries"), 0);
+    assert_eq!(boards.cutoff(&board, 1).await.expect("cutoff"), None);
+    assert!(
+        boards
+            .histogram(&board, 10)
+            .await
+            .expect("hist")
+            .buckets
+            .is_empty()
+    );
+
+    // Example B: three families on 684 ordered by the tie-breakers F2, F1, F3; F4 above.
+    for (id, k) in [
+        ("f1", key("F1", 684, [540, 522, 0])),
+        ("f2", key("F2", 684, [560, 410, 0])),
+        ("f3", key("F3", 684, [540, 480, 0])),
+        ("f4", key("F4", 700, [500, 0, 0])),
+        ("f5", key("F5", 650, [500, 0, 0])),
+    ] {
+        boards.upsert(&board, &spec, id, &k).await.expect("upsert");
+        // Idempotent.
+        boards
+            .upsert(&board, &spec, id, &k)
+            .await
+            .expect("upsert again");
+    }
+    let mut order = Vec::new();
+    for i in 0..5 {
+        let seat = boards.nth(&board, i).await.expect("nth").expect("seat");
+        assert_eq!(seat.index, i);
+        order.push(seat.application_id);
+    }
+    assert_eq!(order, ["f4", "f2", "f1", "f3", "f5"]);
+    assert_eq!(boards.nth(&board, 5).await.expect("nth"), None);
+    assert_eq!(
+        boards.rank_of(&board, "f1").await.expect("rank"),
+        Some(RankPosition {
+            rank: 3,
+            total: 684,
+            above: 2,
+            below: 2,
+            same_total: 2
+        })
+    );
+    assert_eq!(boards.rank_of(&board, "nobody").await.expect("rank"), None);
+    let cut = boards
+        .cutoff(&board, 3)
+        .await
+        .expect("cutoff")
+        .expect("seat 3");
+    assert_eq!((cut.total, cut.application_id.as_str()), (684, "f1"));
+    assert_eq!(boards.cutoff(&board, 0).await.expect("cutoff"), None);
+    assert_eq!(boards.cutoff(&board, 6).await.expect("cutoff"), None);
+    transcript.push(format!("{order:?}"));
+
+    // Move: F5 confirms a higher score and overtakes everyone; the histogram follows.
+    boards
+        .upsert(&board, &spec, "f5", &key("F5", 710, [500, 0, 0]))
+        .await
+        .expect("move");
+    let f5 = boards
+        .rank_of(&board, "f5")
+        .await
+        .expect("rank")
+        .expect("on board");
+    assert_eq!((f5.rank, f5.total, f5.above, f5.below), (1, 710, 0, 4));
+    let hist = boards.histogram(&board, 10).await.expect("histogram");
+    let counted: Vec<(i64, u64)> = hist.buckets.iter().map(|b| (b.lower, b.count)).collect();
+    assert_eq!(counted, [(680, 3), (690, 0), (700, 1), (710, 1)]);
+    assert_eq!(
+        boards.total_counts(&board).await.expect("counts"),
+        [(684, 3), (700, 1), (710, 1)]
+    );
+    transcript.push(format!("{counted:?}"));
+
+    // Remove: a withdrawal leaves; removing twice is harmless.
+    assert!(boards.remove(&board, "f2").await.expect("remove"));
+    assert!(!boards.remove(&board, "f2").await.expect("remove again"));
+    assert_eq!(boards.entries(&board).await.expect("entries"), 4);
+    let f1 = boards
+        .rank_of(&board, "f1")
+        .await
+        .expect("rank")
+        .expect("on board");
+    assert_eq!((f1.rank, f1.above, f1.below, f1.same_total), (3, 2, 1, 1));
+    assert_eq!(
+        boards.total_counts(&board).await.expect("counts"),
+        [(684, 2), (700, 1), (710, 1)]
+    );
+
+    // Another board of the cycle is independent and not ready.
+    boards
+        .upsert(&other, &spec, "f1", &key("F1", 684, [540, 522, 0]))
+        .await
+        .expect("upsert");
+    assert!(boards.entries(&other).await.is_err());
+
+    // Many ties and moves agree with a reference sort.
+    let mut live = std::collections::BTreeMap::new();
+    let mut seed: u64 = 42;
+    let mut next = |m: u64| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) % m
+    };
+    let mut rebuilt = Vec::new();
+    for i in 0..400u64 {
+        let id = format!("r{}", next(150));
+        let k = key(
+            &format!("N{i:04}"),
+            600 + next(3) as i64,
+            [next(2) as i64, next(2) as i64, 0],
+        );
+        if next(6) == 0 {
+            boards.remove(&board, &id).await.expect("remove");
+            live.remove(&id);
+        } else {
+            boards.upsert(&board, &spec, &id, &k).await.expect("upsert");
+            live.insert(id, k);
+        }
+    }
+    let mut reference: Vec<(RankKey, String)> =
+        live.iter().map(|(id, k)| (k.clone(), id.clone())).collect();
+    reference.sort();
+    for (i, (_, id)) in reference.iter().enumerate().step_by(7) {
+        let pos = boards
+            .rank_of(&board, id)
+            .await
+            .expect("rank")
+            .expect("on board");
+        // Four example-B entries (f1, f3, f4, f5) rank above the 6xx entries.
+        assert_eq!(pos.rank, i as u64 + 5, "{id}");
+        rebuilt.push((id.clone(), pos.rank));
+    }
+    transcript.push(format!("{rebuilt:?}"));
+
+    // Replace rebuilds from scratch and drops anything not listed.
+    boards
+        .replace(&board, &spec, vec![("only".into(), key("O", 1, [0, 0, 0]))])
+        .await
+        .expect("replace");
+    assert_eq!(boards.entries(&board).await.expect("entries"), 1);
+    assert_eq!(boards.rank_of(&board, "f1").await.expect("rank"), None);
+
+    // Forgetting the tenant loses readiness: queries answer Missing again.
+    assert!(boards.drop_tenant(tenant).await.expect("drop") > 0);
+    assert!(!boards.is_ready(&board).await.expect("ready"));
+    assert!(boards.rank_of(&board, "only").await.is_err());
+    transcript
+}
+
+#[tokio::test]
+async fn in_process_and_redis_boards_answer_alike() {
+    let in_process = InProcessBoards::new();
+    let local = board_suite(&in_process, "wuzhong").await;
+
+    let url = std::env::var("JIFEN_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let conn = jifen_kit::cache::connect(&url)
+        .await
+        .expect("test Redis answers (JIFEN_TEST_REDIS_URL)");
+    let prefix = format!("test:boards:{}:", uuid::Uuid::now_v7().simple());
+    let redis = RedisBoards::new(conn, &prefix);
+    let remote = board_suite(&redis, "wuzhong").await;
+    assert_eq!(local, remote);
+    redis.drop_tenant("wuzhong").await.expect("cleanup");
+}

@@ -1,0 +1,171 @@
+//! Events review publishes through the outbox, and their delivery to notices and ranking.
+//!
+//! The outbox row's JSON payload carries the encoded `jifen.common.v1.Event` (base64 in `event`),
+//! so the envelope sent is byte-for-byte the one written in the transaction, event id included.
+
+use base64::Engine as _;
+use jifen_kit::component::Peers;
+use jifen_kit::outbox;
+use jifen_proto::common::v1 as common;
+use jifen_proto::common::v1::event::Payload;
+use prost::Message;
+use sea_orm::ConnectionTrait;
+
+/// Topic of [`common::ApplicationStatusChanged`].
+pub const STATUS_CHANGED: &str = "review.application_status_changed";
+/// Topic of [`common::ScoreConfirmed`].
+pub const SCORE_CONFIRMED: &str = "review.score_confirmed";
+/// Topic of [`common::ObjectionDecided`].
+pub const OBJECTION_DECIDED: &str = "review.objection_decided";
+
+/// Returns the topic of a payload.
+pub fn topic_of(payload: &Payload) -> &'static str {
+    match payload {
+        Payload::ApplicationStatusChanged(_) => STATUS_CHANGED,
+        Payload::ScoreConfirmed(_) => SCORE_CONFIRMED,
+        Payload::ObjectionDecided(_) => OBJECTION_DECIDED,
+        Payload::PublicityListPublished(_) => "ranking.publicity_list_published",
+        Payload::ApplicationOutcomeDecided(_) => "ranking.application_outcome_decided",
+        Payload::NotificationRequested(_) => "identity.notification_requested",
+    }
+}
+
+/// Writes `payload` about `aggregate_id` at `aggregate_version` into the outbox, in `conn` (the
+/// caller's transaction).
+pub async fn enqueue<C: ConnectionTrait>(
+    conn: &C,
+    tenant: &str,
+    aggregate_id: &str,
+    aggregate_version: i64,
+    payload: Payload,
+) -> Result<uuid::Uuid, sea_orm::DbErr> {
+    let topic = topic_of(&payload);
+    let mut kit_event = outbox::Event::new(topic, tenant, serde_json::Value::Null);
+    let envelope = common::Event {
+        event_id: kit_event.id.to_string(),
+        topic: topic.to_owned(),
+        tenant: tenant.to_owned(),
+        occurred_at: Some(prost_types::Timestamp::from(std::time::SystemTime::from(
+            kit_event.occurred_at,
+        ))),
+        aggregate_id: aggregate_id.to_owned(),
+        aggregate_version,
+        traceparent: String::new(),
+        payload: Some(payload),
+    };
+    kit_event.payload = serde_json::json!({
+        "aggregate_id": aggregate_id,
+        "aggregate_version": aggregate_version,
+        "event": base64::engine::general_purpose::STANDARD.encode(envelope.encode_to_vec()),
+    });
+    outbox::enqueue(conn, &kit_event).await?;
+    Ok(kit_event.id)
+}
+
+/// Decodes the envelope of an outbox event.
+pub fn decode(event: &outbox::Event) -> Result<common::Event, String> {
+    let text = event
+        .payload
+        .get("event")
+        .and_then(|v| v.as_str())
+        .ok_or("outbox payload has no event")?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|e| e.to_string())?;
+    common::Event::decode(bytes.as_slice()).map_err(|e| e.to_string())
+}
+
+/// The receivers of an event: notices for everything a person should hear about, ranking for
+/// status changes (board removal on withdrawal or re-opened verification) and confirmed scores.
+pub fn receivers(topic: &str) -> &'static [&'static str] {
+    match topic {
+        STATUS_CHANGED => &["notices", "ranking"],
+        SCORE_CONFIRMED => &["ranking"],
+        OBJECTION_DECIDED => &["notices"],
+        _ => &[],
+    }
+}
+
+/// Sends one event to one receiver over its `DeliverEvent` rpc.
+async fn send(peers: &Peers, receiver: &str, envelope: &common::Event) -> Result<(), String> {
+    let channel = peers.channel(receiver).map_err(|e| e.to_string())?;
+    let request = |tenant: &str| {
+        let mut meta = tonic::metadata::MetadataMap::new();
+        if let Ok(v) = tenant.parse() {
+            meta.insert(jifen_kit::auth::TENANT_HEADER, v);
+        }
+        meta
+    };
+    let meta = request(&envelope.tenant);
+    let result = match receiver {
+        "notices" => {
+            use jifen_proto::notices::v1 as n;
+            let mut req = tonic::Request::new(n::DeliverEventRequest {
+                event: Some(envelope.clone()),
+            });
+            *req.metadata_mut() = meta;
+            n::notices_service_client::NoticesServiceClient::new(channel)
+                .deliver_event(req)
+                .await
+                .map(|_| ())
+        }
+        "ranking" => {
+            use jifen_proto::ranking::v1 as r;
+            let mut req = tonic::Request::new(r::DeliverEventRequest {
+                event: Some(envelope.clone()),
+            });
+            *req.metadata_mut() = meta;
+            r::ranking_service_client::RankingServiceClient::new(channel)
+                .deliver_event(req)
+                .await
+                .map(|_| ())
+        }
+        other => return Err(format!("unknown receiver {other}")),
+    };
+    // UNIMPLEMENTED is "not ready yet": an error, so the dispatcher retries later; never dropped.
+    result.map_err(|status| format!("{receiver}: {}: {}", status.code(), status.message()))
+}
+
+/// Delivers one outbox event to every receiver of its topic; any failure retries the whole
+/// event later (receivers dedupe on the event id).
+pub async fn deliver(peers: Peers, event: outbox::Event) -> Result<(), String> {
+    let envelope = decode(&event)?;
+    for receiver in receivers(&envelope.topic) {
+        send(&peers, receiver, &envelope).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_changes_reach_notices_and_ranking() {
+        assert_eq!(receivers(STATUS_CHANGED), ["notices", "ranking"]);
+        assert_eq!(receivers(SCORE_CONFIRMED), ["ranking"]);
+        assert_eq!(receivers(OBJECTION_DECIDED), ["notices"]);
+    }
+
+    #[test]
+    fn the_envelope_round_trips_through_the_payload() {
+        let envelope = common::Event {
+            event_id: "e1".into(),
+            topic: STATUS_CHANGED.into(),
+            tenant: "wuzhong".into(),
+            payload: Some(Payload::ApplicationStatusChanged(
+                common::ApplicationStatusChanged {
+                    application_id: "a1".into(),
+                    ..Default::default()
+                },
+            )),
+            ..Default::default()
+        };
+        let event = outbox::Event::new(
+            STATUS_CHANGED,
+            "wuzhong",
+            serde_json::json!({"event": base64::engine::general_purpose::STANDARD.encode(envelope.encode_to_vec())}),
+        );
+        assert_eq!(decode(&event).expect("decodes"), envelope);
+    }
+}
