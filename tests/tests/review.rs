@@ -373,7 +373,7 @@ impl World {
     async fn count(&self, sql: &str) -> i64 {
         let row = self
             .db
-            .query_one(Statement::from_string(
+            .query_one_raw(Statement::from_string(
                 self.db.get_database_backend(),
                 sql.to_owned(),
             ))
@@ -852,7 +852,7 @@ async fn events_committed_before_a_crash_are_delivered_once_after_restart() {
     w.confirmed(&gus).await;
     let expected: Vec<String> = {
         let rows =
-            w.db.query_all(Statement::from_string(
+            w.db.query_all_raw(Statement::from_string(
                 w.db.get_database_backend(),
                 "SELECT id::text FROM outbox_events".to_owned(),
             ))
@@ -940,7 +940,7 @@ async fn an_edited_audit_row_is_detected() {
         .into_inner()
     };
     assert!(check().await.intact);
-    w.db.execute(Statement::from_string(
+    w.db.execute_raw(Statement::from_string(
         w.db.get_database_backend(),
         format!("UPDATE review.audit_entries SET reason = '已改动' WHERE application_id = '{}' AND sequence = 2", app.application_id),
     ))

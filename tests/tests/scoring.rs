@@ -16,11 +16,21 @@ use jifen_scoring::Scoring;
 use serde_json::json;
 use tonic::{Code, Request};
 
-async fn start() -> (TestJifen, Scoring) {
+/// Serialises starts: kit's `CREATE SCHEMA IF NOT EXISTS` races when several tests of this
+/// process open the same schema of one PostgreSQL database at once.
+static START: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+async fn start_jifen() -> (TestJifen, sea_orm::DatabaseConnection) {
+    let _guard = START.lock().await;
     let jifen = TestJifen::start(&[Target::Scoring], Backend::Real).await;
     let db = jifen_kit::db::connect("scoring", &jifen.config.database, jifen.data_dir.path())
         .await
         .expect("scoring database");
+    (jifen, db)
+}
+
+async fn start() -> (TestJifen, Scoring) {
+    let (jifen, db) = start_jifen().await;
     jifen_scoring::seed(&db).await.expect("seed");
     (jifen, Scoring::new(db))
 }
@@ -406,7 +416,7 @@ async fn lifecycle_refuses_invalid_publish_and_frozen_edits() {
                     },
                     pb::WhatIfApplication {
                         application_id: "a2".to_owned(),
-                        facts_json: json!({"insurance_months": 200}).to_string(),
+                        facts_json: json!({"insurance_months": 130}).to_string(),
                     },
                     pb::WhatIfApplication {
                         application_id: "bad".to_owned(),
@@ -423,7 +433,7 @@ async fn lifecycle_refuses_invalid_publish_and_frozen_edits() {
     assert_eq!(report.failures.len(), 1);
     assert!(report.failures[0].path.contains("insurance_months"));
     assert_eq!(report.largest_movers[0].application_id, "a2");
-    assert_eq!(report.largest_movers[0].delta, 200);
+    assert_eq!(report.largest_movers[0].delta, 130);
     assert_eq!(
         (report.crossed_up, report.crossed_down),
         (1, 1),
@@ -735,10 +745,7 @@ async fn score_sheets_are_stored_idempotently_per_tenant() {
 
 #[tokio::test]
 async fn the_public_simulator_is_rate_limited_and_seed_is_idempotent() {
-    let jifen = TestJifen::start(&[Target::Scoring], Backend::Real).await;
-    let db = jifen_kit::db::connect("scoring", &jifen.config.database, jifen.data_dir.path())
-        .await
-        .expect("scoring database");
+    let (jifen, db) = start_jifen().await;
     jifen_scoring::seed(&db).await.expect("first seed");
     let again = jifen_scoring::seed(&db).await.expect("second seed");
     assert!(again.unchanged(), "{again}");

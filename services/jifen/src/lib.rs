@@ -4,6 +4,7 @@
 pub mod app;
 pub mod cli;
 pub mod loadgen;
+pub mod seed;
 pub mod target;
 pub mod testkit;
 

@@ -59,6 +59,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let _telemetry = jifen_kit::telemetry::init(&config.telemetry)?;
             let grace = Duration::from_secs(config.server.shutdown_grace_secs);
             let shutdown = jifen_kit::shutdown::on_signal();
+            let embedded = config.database.url.is_empty();
+            if embedded && targets.contains(&Target::Identity) && targets.contains(&Target::Scoring)
+            {
+                // The embedded default is ready to use on its first run; production seeds
+                // with `jifen seed` (a Helm job).
+                check_data_dir(&cli.data_dir)?;
+                let outcome = jifen::seed::seed(&config, &cli.data_dir).await?;
+                if !outcome.unchanged {
+                    for line in &outcome.lines {
+                        println!("{line}");
+                    }
+                }
+            }
             let app = App::start(config, cli.data_dir.clone(), &targets, shutdown).await?;
             let names: Vec<_> = targets.iter().map(|t| t.name()).collect();
             println!(
@@ -93,10 +106,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Seed => {
             check_data_dir(&cli.data_dir)?;
-            let scoring = open_database(Target::Scoring, &config, &cli.data_dir).await?;
-            let report = jifen_scoring::seed(&scoring).await?;
-            let _ = scoring.close().await;
-            println!("{report}");
+            let outcome = jifen::seed::seed(&config, &cli.data_dir).await?;
+            for line in &outcome.lines {
+                println!("{line}");
+            }
+            if outcome.unchanged {
+                println!("seed: unchanged");
+            }
             Ok(())
         }
         Command::Simulate(args) => {

@@ -96,7 +96,7 @@ fn text(out: &Value, as_of: &str) -> String {
             "{:<28} {:<6} {:>6}  {}",
             s(line, "indicator"),
             category_zh(s(line, "category")),
-            line["points"],
+            line["points"].as_i64().unwrap_or_default(),
             s(line, "explanation")
         );
     }

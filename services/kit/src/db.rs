@@ -51,10 +51,19 @@ pub async fn connect(
         let bootstrap = Database::connect(quick(&config.url))
             .await
             .map_err(|err| fail(err.to_string()))?;
-        bootstrap
-            .execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS \"{component}\""))
+        // CREATE SCHEMA IF NOT EXISTS races between sessions; serialise it with a transaction-
+        // scoped advisory lock (the bootstrap pool has one connection).
+        let txn = bootstrap
+            .begin()
             .await
             .map_err(|err| fail(err.to_string()))?;
+        txn.execute_unprepared("SELECT pg_advisory_xact_lock(hashtext('jifen:create_schema'))")
+            .await
+            .map_err(|err| fail(err.to_string()))?;
+        txn.execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS \"{component}\""))
+            .await
+            .map_err(|err| fail(err.to_string()))?;
+        txn.commit().await.map_err(|err| fail(err.to_string()))?;
         let _ = bootstrap.close().await;
         let mut options = ConnectOptions::new(config.url.clone());
         options.set_schema_search_path(component.to_owned());

@@ -152,7 +152,7 @@ where
 
 async fn count(db: &DatabaseConnection, sql: String) -> i64 {
     let row = db
-        .query_one(Statement::from_string(db.get_database_backend(), sql))
+        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
         .await
         .unwrap()
         .unwrap();

@@ -73,7 +73,8 @@ fn benefit_meta(code: &str) -> (&'static str, &'static str, bool) {
 }
 
 /// Inserts the default rule sets and benefit assignments that are missing; safe to run
-/// concurrently and repeatedly.
+/// concurrently and repeatedly (a row another run inserted first is a conflict that does
+/// nothing, on any unique key).
 pub async fn seed(db: &DatabaseConnection) -> Result<SeedReport, ScoringError> {
     let mut report = SeedReport::default();
     let now = Utc::now();
@@ -103,11 +104,7 @@ pub async fn seed(db: &DatabaseConnection) -> Result<SeedReport, ScoringError> {
             frozen_at: None,
         };
         let inserted = rule_set_row::Entity::insert(row.clone().into_active_model())
-            .on_conflict(
-                OnConflict::column(rule_set_row::Column::Id)
-                    .do_nothing()
-                    .to_owned(),
-            )
+            .on_conflict(OnConflict::new().do_nothing().to_owned())
             .exec_without_returning(db)
             .await?;
         if inserted == 0 {
@@ -152,11 +149,7 @@ pub async fn seed(db: &DatabaseConnection) -> Result<SeedReport, ScoringError> {
                 updated_at: now,
             };
             let inserted = benefit_row::Entity::insert(row.into_active_model())
-                .on_conflict(
-                    OnConflict::column(benefit_row::Column::Id)
-                        .do_nothing()
-                        .to_owned(),
-                )
+                .on_conflict(OnConflict::new().do_nothing().to_owned())
                 .exec_without_returning(db)
                 .await?;
             if inserted == 0 {
