@@ -41,7 +41,7 @@ start() {
   for _ in $(seq 200); do
     if grep -q '^jifen ready' "$log"; then
       ready_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-      echo "  $(head -n 1 "$log") [${ready_ms} ms]"
+      echo "  $(grep -m1 '^jifen ready' "$log") [${ready_ms} ms]"
       return 0
     fi
     kill -0 "${pids[-1]}" 2>/dev/null || { cat "$work/$name.err" >&2; fail "$name exited before ready"; }

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use jifen::testkit::postgres_url;
 use jifen_kit::auth::{Caller, Role};
-use jifen_notices::{ManualClock, Notices, Outgoing, SendError, Sender, Senders};
+use jifen_notices::{Clock, ManualClock, Notices, Outgoing, SendError, Sender, Senders};
 use jifen_proto::common::v1 as common;
 use jifen_proto::notices::v1 as pb;
 use jifen_proto::notices::v1::notices_service_server::NoticesService;
@@ -148,7 +148,11 @@ fn draft(title: &str, body: &str) -> pb::CreateAnnouncementRequest {
     }
 }
 
-async fn public_get(h: &Harness, tenant: &str, id: &str) -> Result<pb::Announcement, tonic::Status> {
+async fn public_get(
+    h: &Harness,
+    tenant: &str,
+    id: &str,
+) -> Result<pb::Announcement, tonic::Status> {
     h.notices
         .get_announcement(Request::new(pb::GetAnnouncementRequest {
             tenant: tenant.to_owned(),
@@ -178,7 +182,10 @@ async fn a_scheduled_notice_is_visible_only_inside_its_window() {
     let created = h
         .notices
         .create_announcement(req(
-            draft("2025年积分入学工作安排", "报名时间为 **4 月 10 日** 至 4 月 20 日。"),
+            draft(
+                "2025年积分入学工作安排",
+                "报名时间为 **4 月 10 日** 至 4 月 20 日。",
+            ),
             &admin,
         ))
         .await
@@ -186,11 +193,14 @@ async fn a_scheduled_notice_is_visible_only_inside_its_window() {
         .into_inner();
     assert_eq!(created.status, pb::AnnouncementStatus::Draft as i32);
     assert_eq!(
-        public_get(&h, &h.tenant, &created.announcement_id).await.expect_err("draft").code(),
+        public_get(&h, &h.tenant, &created.announcement_id)
+            .await
+            .expect_err("draft")
+            .code(),
         Code::NotFound
     );
 
-    let opens = h.clock.now_for_test() + Duration::days(1);
+    let opens = h.clock.now() + Duration::days(1);
     let closes = opens + Duration::days(7);
     let published = h
         .notices
@@ -210,7 +220,10 @@ async fn a_scheduled_notice_is_visible_only_inside_its_window() {
         .into_inner();
     assert_eq!(published.status, pb::AnnouncementStatus::Scheduled as i32);
     assert_eq!(
-        public_get(&h, &h.tenant, &created.announcement_id).await.expect_err("not yet").code(),
+        public_get(&h, &h.tenant, &created.announcement_id)
+            .await
+            .expect_err("not yet")
+            .code(),
         Code::NotFound
     );
     assert_eq!(public_list(&h, &h.tenant, "").await.total_count, 0);
@@ -219,11 +232,21 @@ async fn a_scheduled_notice_is_visible_only_inside_its_window() {
     let seen = public_get(&h, &h.tenant, &created.announcement_id)
         .await
         .expect("visible at the opening instant");
-    assert!(seen.body_html.contains("<strong>4 月 10 日</strong>"), "{}", seen.body_html);
-    assert!(seen.body_markdown.is_empty(), "the public never sees the source");
+    assert!(
+        seen.body_html.contains("<strong>4 月 10 日</strong>"),
+        "{}",
+        seen.body_html
+    );
+    assert!(
+        seen.body_markdown.is_empty(),
+        "the public never sees the source"
+    );
     let listed = public_list(&h, &h.tenant, "积分入学 报名").await;
     assert_eq!(listed.total_count, 1);
-    assert!(listed.announcements[0].body_html.is_empty(), "lists carry summaries only");
+    assert!(
+        listed.announcements[0].body_html.is_empty(),
+        "lists carry summaries only"
+    );
     assert_eq!(public_list(&h, &h.tenant, "落户").await.total_count, 0);
     let feed = h
         .notices
@@ -235,12 +258,23 @@ async fn a_scheduled_notice_is_visible_only_inside_its_window() {
         .await
         .expect("feed")
         .into_inner();
-    assert!(feed.atom_xml.contains("<title>2025年积分入学工作安排</title>"), "{}", feed.atom_xml);
-    assert!(feed.atom_xml.contains("&lt;strong&gt;"), "html is escaped in the feed");
+    assert!(
+        feed.atom_xml
+            .contains("<title>2025年积分入学工作安排</title>"),
+        "{}",
+        feed.atom_xml
+    );
+    assert!(
+        feed.atom_xml.contains("&lt;strong&gt;"),
+        "html is escaped in the feed"
+    );
 
     h.clock.set(closes);
     assert_eq!(
-        public_get(&h, &h.tenant, &created.announcement_id).await.expect_err("closed").code(),
+        public_get(&h, &h.tenant, &created.announcement_id)
+            .await
+            .expect_err("closed")
+            .code(),
         Code::NotFound
     );
     let managed = h
@@ -294,13 +328,19 @@ async fn a_tenants_draft_is_invisible_to_another_tenant() {
     assert_eq!(err.code(), Code::NotFound);
     let listed = h
         .notices
-        .list_managed_announcements(req(pb::ListManagedAnnouncementsRequest::default(), &admin_b))
+        .list_managed_announcements(req(
+            pb::ListManagedAnnouncementsRequest::default(),
+            &admin_b,
+        ))
         .await
         .expect("list")
         .into_inner();
     assert_eq!(listed.total_count, 0);
     assert_eq!(
-        public_get(&h, &other, &created.announcement_id).await.expect_err("public").code(),
+        public_get(&h, &other, &created.announcement_id)
+            .await
+            .expect_err("public")
+            .code(),
         Code::NotFound
     );
     // A district admin cannot write city-wide; an applicant cannot manage at all.
@@ -316,7 +356,10 @@ async fn a_tenants_draft_is_invisible_to_another_tenant() {
     );
     assert_eq!(
         h.notices
-            .create_announcement(req(draft("x", "y"), &caller(&h.tenant, "r1", Role::Applicant)))
+            .create_announcement(req(
+                draft("x", "y"),
+                &caller(&h.tenant, "r1", Role::Applicant)
+            ))
             .await
             .expect_err("applicant")
             .code(),
@@ -391,7 +434,11 @@ async fn bad_input_gets_a_clear_chinese_error_and_writes_nothing() {
         .await
         .expect_err("unknown category");
     assert_eq!(err.code(), Code::InvalidArgument);
-    assert!(err.message().contains("42") && err.message().contains("栏目"), "{}", err.message());
+    assert!(
+        err.message().contains("42") && err.message().contains("栏目"),
+        "{}",
+        err.message()
+    );
 
     let err = h
         .notices
@@ -408,7 +455,7 @@ async fn bad_input_gets_a_clear_chinese_error_and_writes_nothing() {
         .await
         .expect("create")
         .into_inner();
-    let now = h.clock.now_for_test();
+    let now = h.clock.now();
     let err = h
         .notices
         .publish_announcement(req(
@@ -460,7 +507,11 @@ async fn bad_input_gets_a_clear_chinese_error_and_writes_nothing() {
         .await
         .expect_err("name is not provided by status events");
     assert_eq!(err.code(), Code::InvalidArgument);
-    assert!(err.message().contains("name") && err.message().contains("变量"), "{}", err.message());
+    assert!(
+        err.message().contains("name") && err.message().contains("变量"),
+        "{}",
+        err.message()
+    );
     assert!(!err.message().contains("deadline"), "{}", err.message());
     assert_eq!(count(&h.db, "notice_templates").await, templates_before);
     let err = h
@@ -600,7 +651,9 @@ async fn tenant_templates_render_variables_and_a_missing_one_holds_the_message()
                     key: "submitted->returned".to_owned(),
                     channel: pb::Channel::InApp as i32,
                     title_zh: "{{benefit}}补正通知".to_owned(),
-                    body_zh: "申请 {{application_number}} 状态：{{status}}，请于 {{deadline}} 前补正。".to_owned(),
+                    body_zh:
+                        "申请 {{application_number}} 状态：{{status}}，请于 {{deadline}} 前补正。"
+                            .to_owned(),
                     enabled: true,
                     ..Default::default()
                 }),
@@ -611,7 +664,10 @@ async fn tenant_templates_render_variables_and_a_missing_one_holds_the_message()
         .await
         .expect("upsert")
         .into_inner();
-    assert_eq!(template.variables, ["benefit", "application_number", "status", "deadline"]);
+    assert_eq!(
+        template.variables,
+        ["benefit", "application_number", "status", "deadline"]
+    );
     let preview = h
         .notices
         .preview_template(req(
@@ -627,7 +683,11 @@ async fn tenant_templates_render_variables_and_a_missing_one_holds_the_message()
         .expect("preview")
         .into_inner();
     assert!(preview.body.contains("2025-05-01"), "{}", preview.body);
-    assert!(preview.missing_variables.contains(&"application_number".to_owned()));
+    assert!(
+        preview
+            .missing_variables
+            .contains(&"application_number".to_owned())
+    );
 
     let subject = format!("resident-{}", unique());
     h.notices
@@ -682,7 +742,9 @@ async fn tenant_templates_render_variables_and_a_missing_one_holds_the_message()
         .into_inner();
     assert_eq!(deliveries.deliveries.len(), 1);
     assert!(
-        deliveries.deliveries[0].last_error.contains("缺少变量：deadline"),
+        deliveries.deliveries[0]
+            .last_error
+            .contains("缺少变量：deadline"),
         "{}",
         deliveries.deliveries[0].last_error
     );
@@ -734,7 +796,7 @@ async fn a_sender_down_for_a_while_delays_but_delivers_everything_exactly_once()
     }
 
     let worker = h.notices.worker();
-    let deadline = h.clock.now_for_test() + Duration::hours(6);
+    let deadline = h.clock.now() + Duration::hours(6);
     loop {
         worker.run_once().await.expect("worker pass");
         let pending = h
@@ -752,7 +814,7 @@ async fn a_sender_down_for_a_while_delays_but_delivers_everything_exactly_once()
         if pending.deliveries.is_empty() {
             break;
         }
-        assert!(h.clock.now_for_test() < deadline, "still pending: {pending:?}");
+        assert!(h.clock.now() < deadline, "still pending: {pending:?}");
         h.clock.advance(Duration::seconds(30));
     }
     // Passes after everything was sent change nothing.
@@ -760,18 +822,28 @@ async fn a_sender_down_for_a_while_delays_but_delivers_everything_exactly_once()
     let idle = worker.run_once().await.expect("idle pass");
     assert_eq!(idle.sent, 0);
 
-    assert_eq!(inbox(&h, &subject).await.messages.len(), 5, "one inbox message per event");
+    assert_eq!(
+        inbox(&h, &subject).await.messages.len(),
+        5,
+        "one inbox message per event"
+    );
     let sms = h.sms.sent();
     let email = h.email.sent();
     assert_eq!(sms.len(), 5, "one SMS per event");
     assert_eq!(email.len(), 5, "one email per event");
-    assert!(h.sms.attempts.load(Ordering::SeqCst) > 5, "the failures were retried");
+    assert!(
+        h.sms.attempts.load(Ordering::SeqCst) > 5,
+        "the failures were retried"
+    );
     let mut ids: Vec<_> = sms.iter().chain(&email).map(|m| m.delivery_id).collect();
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 10, "no delivery sent twice");
     assert!(sms.iter().all(|m| m.destination == "13812345678"));
-    assert!(sms.iter().any(|m| m.body.contains("2025-06-01")), "variables render on SMS too");
+    assert!(
+        sms.iter().any(|m| m.body.contains("2025-06-01")),
+        "variables render on SMS too"
+    );
 
     let sent = h
         .notices
@@ -787,17 +859,24 @@ async fn a_sender_down_for_a_while_delays_but_delivers_everything_exactly_once()
         .expect("deliveries")
         .into_inner();
     assert_eq!(sent.deliveries.len(), 5);
-    assert!(sent.deliveries.iter().all(|d| d.destination_masked == "138****5678"));
+    assert!(
+        sent.deliveries
+            .iter()
+            .all(|d| d.destination_masked == "138****5678")
+    );
     assert!(sent.deliveries.iter().any(|d| d.attempts > 1));
 }
 
 #[tokio::test]
 async fn sms_beyond_the_hourly_limit_waits_instead_of_being_dropped() {
     let h = harness(0).await;
-    let notices = h.notices.clone().with_policy(jifen_notices::DeliveryPolicy {
-        sms_per_hour: 2,
-        ..Default::default()
-    });
+    let notices = h
+        .notices
+        .clone()
+        .with_policy(jifen_notices::DeliveryPolicy {
+            sms_per_hour: 2,
+            ..Default::default()
+        });
     let system = caller(&h.tenant, "review", Role::System);
     let subject = format!("resident-{}", unique());
     notices
@@ -814,7 +893,10 @@ async fn sms_beyond_the_hourly_limit_waits_instead_of_being_dropped() {
     use common::ApplicationStatus as S;
     for to in [S::Submitted, S::DistrictReview, S::Publicised] {
         notices
-            .deliver_event(req(status_event(&h.tenant, &subject, S::Draft, to, ""), &system))
+            .deliver_event(req(
+                status_event(&h.tenant, &subject, S::Draft, to, ""),
+                &system,
+            ))
             .await
             .expect("deliver");
     }
@@ -858,14 +940,21 @@ async fn a_publicity_list_publishes_a_publicity_announcement() {
         .deliver_event(req(event.clone(), &system))
         .await
         .expect("deliver");
-    h.notices.deliver_event(req(event, &system)).await.expect("again");
+    h.notices
+        .deliver_event(req(event, &system))
+        .await
+        .expect("again");
     let listed = public_list(&h, &h.tenant, "公示名单").await;
-    assert_eq!(listed.total_count, 1, "published once, visible during publicity");
+    assert_eq!(
+        listed.total_count, 1,
+        "published once, visible during publicity"
+    );
     assert_eq!(
         listed.announcements[0].category,
         pb::AnnouncementCategory::Publicity as i32
     );
     // 2025-04-08 00:00 in Shanghai closes it.
-    h.clock.set(Utc.with_ymd_and_hms(2025, 4, 7, 16, 0, 0).unwrap());
+    h.clock
+        .set(Utc.with_ymd_and_hms(2025, 4, 7, 16, 0, 0).unwrap());
     assert_eq!(public_list(&h, &h.tenant, "公示名单").await.total_count, 0);
 }

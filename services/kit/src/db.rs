@@ -50,7 +50,7 @@ pub async fn connect(
         // Create the schema on a plain connection first; the pool then pins its search_path.
         let bootstrap = Database::connect(quick(&config.url))
             .await
-            .map_err(|err| fail(err.to_string()))?;
+            .map_err(|err| fail(explain(&config.url, err)))?;
         // CREATE SCHEMA IF NOT EXISTS races between sessions; serialise it with a transaction-
         // scoped advisory lock (the bootstrap pool has one connection).
         let txn = bootstrap
@@ -90,6 +90,23 @@ pub async fn connect(
     Database::connect(options)
         .await
         .map_err(|err| fail(err.to_string()))
+}
+
+/// Turns sqlx's "pool timed out" (what a refused connection looks like) into a message naming
+/// the server, without the password.
+fn explain(url: &str, err: sea_orm::DbErr) -> String {
+    let text = err.to_string();
+    if text.contains("pool timed out") {
+        let host = url
+            .split_once('@')
+            .map_or(url, |(_, rest)| rest)
+            .split('/')
+            .next()
+            .unwrap_or_default();
+        format!("no answer from the PostgreSQL server at {host} (is it running and reachable?)")
+    } else {
+        text
+    }
 }
 
 fn quick(url: &str) -> ConnectOptions {
