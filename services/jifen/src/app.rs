@@ -348,8 +348,23 @@ async fn record_http(
         .get::<axum::extract::MatchedPath>()
         .map_or("unmatched", |p| p.as_str())
         .to_owned();
+    let tenant = req
+        .headers()
+        .get(jifen_kit::auth::TENANT_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let span = tracing::info_span!(
+        "http",
+        method = %req.method(),
+        route = %route,
+        tenant = %tenant,
+        trace_id = tracing::field::Empty,
+        otel.kind = "server",
+    );
+    jifen_kit::trace_context::join_trace(&span, jifen_kit::trace_context::extract(req.headers()));
     let started = std::time::Instant::now();
-    let response = next.run(req).await;
+    let response = tracing::Instrument::instrument(next.run(req), span).await;
     jifen_kit::metrics::observe_http(&route, response.status().as_u16(), started);
     response
 }

@@ -43,9 +43,7 @@ where
     }
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
-        let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
-            propagator.extract(&HeaderExtractor(req.headers()))
-        });
+        let parent = extract(req.headers());
         let tenant = req
             .headers()
             .get(crate::auth::TENANT_HEADER)
@@ -56,12 +54,37 @@ where
             "grpc",
             rpc = %req.uri().path(),
             tenant = %tenant,
+            trace_id = tracing::field::Empty,
             otel.kind = "server",
         );
-        let _ = span.set_parent(parent);
+        join_trace(&span, parent);
         let future = self.inner.call(req);
         Box::pin(future.instrument(span))
     }
+}
+
+/// Parents `span` on `parent` and records the trace id in its `trace_id` field, so every log
+/// line inside it (JSON logs include the current span) carries the trace id.
+pub fn join_trace(span: &tracing::Span, parent: opentelemetry::Context) {
+    use opentelemetry::trace::TraceContextExt;
+    let remote = parent.span().span_context().trace_id();
+    let _ = span.set_parent(parent);
+    let own = span.context().span().span_context().trace_id();
+    let trace_id = if own != opentelemetry::trace::TraceId::INVALID {
+        own
+    } else {
+        remote
+    };
+    if trace_id != opentelemetry::trace::TraceId::INVALID {
+        span.record("trace_id", tracing::field::display(trace_id));
+    }
+}
+
+/// Returns the trace context a request's headers carry (W3C `traceparent`).
+pub fn extract(headers: &http::HeaderMap) -> opentelemetry::Context {
+    opentelemetry::global::get_text_map_propagator(|propagator| {
+        propagator.extract(&HeaderExtractor(headers))
+    })
 }
 
 struct HeaderExtractor<'a>(&'a http::HeaderMap);
