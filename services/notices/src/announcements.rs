@@ -333,7 +333,7 @@ impl Notices {
     }
 
     /// Creates a draft announcement.
-    pub async fn create_announcement(
+    pub(crate) async fn handle_create_announcement(
         &self,
         caller: &Caller,
         req: pb::CreateAnnouncementRequest,
@@ -376,7 +376,7 @@ impl Notices {
     }
 
     /// Replaces the editable fields of an announcement.
-    pub async fn update_announcement(
+    pub(crate) async fn handle_update_announcement(
         &self,
         caller: &Caller,
         req: pb::UpdateAnnouncementRequest,
@@ -408,7 +408,7 @@ impl Notices {
     }
 
     /// Publishes an announcement inside a window.
-    pub async fn publish_announcement(
+    pub(crate) async fn handle_publish_announcement(
         &self,
         caller: &Caller,
         req: pb::PublishAnnouncementRequest,
@@ -449,7 +449,7 @@ impl Notices {
     }
 
     /// Takes an announcement down now.
-    pub async fn unpublish_announcement(
+    pub(crate) async fn handle_unpublish_announcement(
         &self,
         caller: &Caller,
         req: pb::UnpublishAnnouncementRequest,
@@ -470,7 +470,7 @@ impl Notices {
     }
 
     /// Deletes a never-published draft.
-    pub async fn delete_announcement(
+    pub(crate) async fn handle_delete_announcement(
         &self,
         caller: &Caller,
         req: pb::DeleteAnnouncementRequest,
@@ -493,7 +493,7 @@ impl Notices {
     }
 
     /// Returns any announcement of the caller's tenant.
-    pub async fn get_managed_announcement(
+    pub(crate) async fn handle_get_managed_announcement(
         &self,
         caller: &Caller,
         req: pb::GetManagedAnnouncementRequest,
@@ -503,7 +503,7 @@ impl Notices {
     }
 
     /// Lists every announcement of the caller's tenant.
-    pub async fn list_managed_announcements(
+    pub(crate) async fn handle_list_managed_announcements(
         &self,
         caller: &Caller,
         req: pb::ListManagedAnnouncementsRequest,
@@ -571,7 +571,7 @@ impl Notices {
     }
 
     /// Lists the announcements visible now for a tenant (public).
-    pub async fn list_announcements(
+    pub(crate) async fn handle_list_announcements(
         &self,
         req: pb::ListAnnouncementsRequest,
     ) -> Result<pb::ListAnnouncementsResponse, NoticesError> {
@@ -593,7 +593,7 @@ impl Notices {
     }
 
     /// Returns one visible announcement (public); city-wide ones are visible from every tenant.
-    pub async fn get_announcement(
+    pub(crate) async fn handle_get_announcement(
         &self,
         req: pb::GetAnnouncementRequest,
     ) -> Result<pb::Announcement, NoticesError> {
@@ -615,7 +615,7 @@ impl Notices {
     }
 
     /// Returns the Atom feed of a tenant's visible announcements (city-wide ones included).
-    pub async fn get_feed(
+    pub(crate) async fn handle_get_feed(
         &self,
         req: pb::GetFeedRequest,
     ) -> Result<pb::GetFeedResponse, NoticesError> {

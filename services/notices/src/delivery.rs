@@ -397,7 +397,7 @@ fn status_pb(status: &str) -> pb::DeliveryStatus {
 
 impl Notices {
     /// Lists the deliveries of the caller's tenant.
-    pub async fn list_deliveries(
+    pub(crate) async fn handle_list_deliveries(
         &self,
         caller: &Caller,
         req: pb::ListDeliveriesRequest,

@@ -14,7 +14,7 @@ impl pb::notices_service_server::NoticesService for Notices {
         request: Request<pb::ListAnnouncementsRequest>,
     ) -> Result<Response<pb::ListAnnouncementsResponse>, Status> {
         Ok(Response::new(
-            self.list_announcements(request.into_inner()).await?,
+            self.handle_list_announcements(request.into_inner()).await?,
         ))
     }
 
@@ -23,7 +23,7 @@ impl pb::notices_service_server::NoticesService for Notices {
         request: Request<pb::GetAnnouncementRequest>,
     ) -> Result<Response<pb::Announcement>, Status> {
         Ok(Response::new(
-            self.get_announcement(request.into_inner()).await?,
+            self.handle_get_announcement(request.into_inner()).await?,
         ))
     }
 
@@ -31,7 +31,9 @@ impl pb::notices_service_server::NoticesService for Notices {
         &self,
         request: Request<pb::GetFeedRequest>,
     ) -> Result<Response<pb::GetFeedResponse>, Status> {
-        Ok(Response::new(self.get_feed(request.into_inner()).await?))
+        Ok(Response::new(
+            self.handle_get_feed(request.into_inner()).await?,
+        ))
     }
 
     async fn create_announcement(
@@ -40,7 +42,8 @@ impl pb::notices_service_server::NoticesService for Notices {
     ) -> Result<Response<pb::Announcement>, Status> {
         let who = caller(&request)?.clone();
         Ok(Response::new(
-            self.create_announcement(&who, request.into_inner()).await?,
+            self.handle_create_announcement(&who, request.into_inner())
+                .await?,
         ))
     }
 
@@ -50,7 +53,8 @@ impl pb::notices_service_server::NoticesService for Notices {
     ) -> Result<Response<pb::Announcement>, Status> {
         let who = caller(&request)?.clone();
         Ok(Response::new(
-            self.update_announcement(&who, request.into_inner()).await?,
+            self.handle_update_announcement(&who, request.into_inner())
+                .await?,
         ))
     }
 
@@ -60,7 +64,7 @@ impl pb::notices_service_server::NoticesService for Notices {
     ) -> Result<Response<pb::Announcement>, Status> {
         let who = caller(&request)?.clone();
         Ok(Response::new(
-            self.publish_announcement(&who, request.into_inner())
+            self.handle_publish_announcement(&who, request.into_inner())
                 .await?,
         ))
     }
@@ -71,7 +75,7 @@ impl pb::notices_service_server::NoticesService for Notices {
     ) -> Result<Response<pb::Announcement>, Status> {
         let who = caller(&request)?.clone();
         Ok(Response::new(
-            self.unpublish_announcement(&who, request.into_inner())
+            self.handle_unpublish_announcement(&who, request.into_inner())
                 .await?,
         ))
     }
@@ -82,7 +86,8 @@ impl pb::notices_service_server::NoticesService for Notices {
     ) -> Result<Response<()>, Status> {
         let who = caller(&request)?.clone();
         Ok(Response::new(
-            self.delete_announcement(&who, request.into_inner()).await?,
+            self.handle_delete_announcement(&who, request.into_inner())
+                .await?,
         ))
     }
 
@@ -92,7 +97,7 @@ impl pb::notices_service_server::NoticesService for Notices {
     ) -> Result<Response<pb::Announcement>, Status> {
         let who = caller(&request)?.clone();
         Ok(Response::new(
-            self.get_managed_announcement(&who, request.into_inner())
+            self.handle_get_managed_announcement(&who, request.into_inner())
                 .await?,
         ))
     }
@@ -103,7 +108,7 @@ impl pb::notices_service_server::NoticesService for Notices {
     ) -> Result<Response<pb::ListAnnouncementsResponse>, Status> {
         let who = caller(&request)?.clone();
         Ok(Response::new(
-            self.list_managed_announcements(&who, request.into_inner())
+            self.handle_list_managed_announcements(&who, request.into_inner())
                 .await?,
         ))
     }
@@ -114,7 +119,7 @@ impl pb::notices_service_server::NoticesService for Notices {
     ) -> Result<Response<pb::ListInboxResponse>, Status> {
         let who = caller(&request)?.clone();
         Ok(Response::new(
-            self.list_inbox(&who, request.into_inner()).await?,
+            self.handle_list_inbox(&who, request.into_inner()).await?,
         ))
     }
 
@@ -124,7 +129,7 @@ impl pb::notices_service_server::NoticesService for Notices {
     ) -> Result<Response<pb::MarkReadResponse>, Status> {
         let who = caller(&request)?.clone();
         Ok(Response::new(
-            self.mark_read(&who, request.into_inner()).await?,
+            self.handle_mark_read(&who, request.into_inner()).await?,
         ))
     }
 
@@ -133,7 +138,7 @@ impl pb::notices_service_server::NoticesService for Notices {
         request: Request<pb::GetPreferencesRequest>,
     ) -> Result<Response<pb::Preferences>, Status> {
         let who = caller(&request)?.clone();
-        Ok(Response::new(self.get_preferences(&who).await?))
+        Ok(Response::new(self.handle_get_preferences(&who).await?))
     }
 
     async fn update_preferences(
@@ -142,7 +147,8 @@ impl pb::notices_service_server::NoticesService for Notices {
     ) -> Result<Response<pb::Preferences>, Status> {
         let who = caller(&request)?.clone();
         Ok(Response::new(
-            self.update_preferences(&who, request.into_inner()).await?,
+            self.handle_update_preferences(&who, request.into_inner())
+                .await?,
         ))
     }
 
@@ -152,7 +158,8 @@ impl pb::notices_service_server::NoticesService for Notices {
     ) -> Result<Response<pb::Template>, Status> {
         let who = caller(&request)?.clone();
         Ok(Response::new(
-            self.upsert_template(&who, request.into_inner()).await?,
+            self.handle_upsert_template(&who, request.into_inner())
+                .await?,
         ))
     }
 
@@ -162,7 +169,8 @@ impl pb::notices_service_server::NoticesService for Notices {
     ) -> Result<Response<pb::ListTemplatesResponse>, Status> {
         let who = caller(&request)?.clone();
         Ok(Response::new(
-            self.list_templates(&who, request.into_inner()).await?,
+            self.handle_list_templates(&who, request.into_inner())
+                .await?,
         ))
     }
 
@@ -172,7 +180,8 @@ impl pb::notices_service_server::NoticesService for Notices {
     ) -> Result<Response<()>, Status> {
         let who = caller(&request)?.clone();
         Ok(Response::new(
-            self.delete_template(&who, request.into_inner()).await?,
+            self.handle_delete_template(&who, request.into_inner())
+                .await?,
         ))
     }
 
@@ -182,7 +191,8 @@ impl pb::notices_service_server::NoticesService for Notices {
     ) -> Result<Response<pb::PreviewTemplateResponse>, Status> {
         let who = caller(&request)?.clone();
         Ok(Response::new(
-            self.preview_template(&who, request.into_inner()).await?,
+            self.handle_preview_template(&who, request.into_inner())
+                .await?,
         ))
     }
 
@@ -192,7 +202,8 @@ impl pb::notices_service_server::NoticesService for Notices {
     ) -> Result<Response<pb::DeliverEventResponse>, Status> {
         let who = caller(&request)?.clone();
         Ok(Response::new(
-            self.deliver_event(&who, request.into_inner()).await?,
+            self.handle_deliver_event(&who, request.into_inner())
+                .await?,
         ))
     }
 
@@ -202,7 +213,8 @@ impl pb::notices_service_server::NoticesService for Notices {
     ) -> Result<Response<pb::ListDeliveriesResponse>, Status> {
         let who = caller(&request)?.clone();
         Ok(Response::new(
-            self.list_deliveries(&who, request.into_inner()).await?,
+            self.handle_list_deliveries(&who, request.into_inner())
+                .await?,
         ))
     }
 }

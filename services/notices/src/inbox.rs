@@ -185,7 +185,7 @@ struct Rendered {
 impl Notices {
     /// Turns an outbox event into inbox messages, channel deliveries or a 公示 announcement,
     /// once per event id.
-    pub async fn deliver_event(
+    pub(crate) async fn handle_deliver_event(
         &self,
         caller: &Caller,
         req: pb::DeliverEventRequest,
@@ -303,7 +303,7 @@ impl Notices {
     }
 
     /// Lists the caller's own inbox, newest first.
-    pub async fn list_inbox(
+    pub(crate) async fn handle_list_inbox(
         &self,
         caller: &Caller,
         req: pb::ListInboxRequest,
@@ -349,7 +349,7 @@ impl Notices {
     }
 
     /// Marks the caller's messages read.
-    pub async fn mark_read(
+    pub(crate) async fn handle_mark_read(
         &self,
         caller: &Caller,
         req: pb::MarkReadRequest,
@@ -381,7 +381,10 @@ impl Notices {
     }
 
     /// Returns the caller's preferences.
-    pub async fn get_preferences(&self, caller: &Caller) -> Result<pb::Preferences, NoticesError> {
+    pub(crate) async fn handle_get_preferences(
+        &self,
+        caller: &Caller,
+    ) -> Result<pb::Preferences, NoticesError> {
         let row = preference::Entity::find_by_id(caller.subject.clone())
             .one(&self.db)
             .await?;
@@ -389,7 +392,7 @@ impl Notices {
     }
 
     /// Replaces the caller's preferences.
-    pub async fn update_preferences(
+    pub(crate) async fn handle_update_preferences(
         &self,
         caller: &Caller,
         req: pb::UpdatePreferencesRequest,

@@ -137,7 +137,7 @@ impl Notices {
     }
 
     /// Creates or replaces a template of the caller's tenant.
-    pub async fn upsert_template(
+    pub(crate) async fn handle_upsert_template(
         &self,
         caller: &Caller,
         req: pb::UpsertTemplateRequest,
@@ -200,7 +200,7 @@ impl Notices {
     }
 
     /// Lists the tenant's templates with the inherited city ones and built-in defaults.
-    pub async fn list_templates(
+    pub(crate) async fn handle_list_templates(
         &self,
         caller: &Caller,
         req: pb::ListTemplatesRequest,
@@ -253,7 +253,7 @@ impl Notices {
     }
 
     /// Removes a tenant template.
-    pub async fn delete_template(
+    pub(crate) async fn handle_delete_template(
         &self,
         caller: &Caller,
         req: pb::DeleteTemplateRequest,
@@ -275,7 +275,7 @@ impl Notices {
     /// Renders a stored or unsaved template with sample variables, writing nothing. Unknown
     /// variables answer INVALID_ARGUMENT listing them; variables not supplied are listed in
     /// `missing_variables` and shown with sample values.
-    pub async fn preview_template(
+    pub(crate) async fn handle_preview_template(
         &self,
         caller: &Caller,
         req: pb::PreviewTemplateRequest,

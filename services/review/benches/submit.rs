@@ -150,6 +150,12 @@ where
     (acked, started.elapsed().as_secs_f64())
 }
 
+fn rq<T>(c: &Caller, m: T) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(m);
+    r.extensions_mut().insert(c.clone());
+    r
+}
+
 async fn count(db: &DatabaseConnection, sql: String) -> i64 {
     let row = db
         .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
@@ -258,11 +264,6 @@ async fn main() {
         department: None,
         session: None,
         home_tenant: None,
-    };
-    let rq = |c: &Caller, m| {
-        let mut r = tonic::Request::new(m);
-        r.extensions_mut().insert(c.clone());
-        r
     };
     let wide = Some(common::DateRange {
         start_date: "2000-01-01".into(),

@@ -387,10 +387,8 @@ impl Review {
                     return Err(ReviewError::WindowClosed("不在申请受理期内".into()));
                 }
             }
-            Status::Returned => {
-                if app.due_at.is_some_and(|d| d < now) {
-                    return Err(ReviewError::WindowClosed("已超过补正期限".into()));
-                }
+            Status::Returned if app.due_at.is_some_and(|d| d < now) => {
+                return Err(ReviewError::WindowClosed("已超过补正期限".into()));
             }
             _ => {}
         }

@@ -166,6 +166,7 @@ impl Review {
         Ok(cycle_to_proto(&c))
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn list_cycles_of(
         &self,
         tenant: &str,

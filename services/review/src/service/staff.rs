@@ -216,10 +216,10 @@ impl Review {
         }
         .insert(&self.db)
         .await;
-        if let Err(err) = inserted {
-            if !is_unique_violation(&err) {
-                return Err(err.into());
-            }
+        if let Err(err) = inserted
+            && !is_unique_violation(&err)
+        {
+            return Err(err.into());
         }
         let claim = queue_claim::Entity::find_by_id(app.id.clone())
             .filter(queue_claim::Column::Tenant.eq(app.tenant.clone()))
