@@ -185,12 +185,16 @@ where
                 .get("grpc-status")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned);
-            let record = Record {
+            let mut record = Record {
                 rpc,
                 tenant,
                 started,
                 done: false,
             };
+            // A trailers-only response has no body worth polling: record it now.
+            if let Some(code) = &code {
+                record.finish(code);
+            }
             Ok(response.map(|body| {
                 tonic::body::Body::new(MetricsBody {
                     inner: body,

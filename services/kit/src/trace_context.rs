@@ -59,7 +59,15 @@ where
         );
         join_trace(&span, parent);
         let future = self.inner.call(req);
-        Box::pin(future.instrument(span))
+        Box::pin(
+            async move {
+                let response = future.await;
+                // An access log line inside the span: it carries rpc, tenant and trace id.
+                tracing::debug!(target: "jifen::access", "rpc handled");
+                response
+            }
+            .instrument(span),
+        )
     }
 }
 
