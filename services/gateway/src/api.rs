@@ -14,7 +14,30 @@ use crate::grpc_call::request;
 use crate::problem::Problem;
 
 /// Paths of the JSON API, as documented in `assets/openapi.json` (a test keeps them equal).
-pub const PATHS: &[&str] = &["/api/v1/tenants", "/api/v1/simulate", "/api/v1/rules"];
+/// The routes forwarded one-to-one to an rpc are in [`crate::rest::ROUTES`]; these are the ones
+/// with handlers of their own.
+pub const PATHS: &[&str] = &[
+    "/api/v1/tenants",
+    "/api/v1/simulate",
+    "/api/v1/rules",
+    "/api/v1/accounts",
+    "/api/v1/session",
+    "/api/v1/session/refresh",
+    "/api/v1/applications/{application_id}/materials",
+    "/api/v1/uploads",
+    "/api/v1/materials/{material_id}/content",
+];
+
+/// Returns every documented API path: [`PATHS`] and the forwarded routes, without repeats.
+pub fn all_paths() -> Vec<&'static str> {
+    let mut paths: Vec<&'static str> = PATHS.to_vec();
+    for route in crate::rest::ROUTES {
+        if !paths.contains(&route.path) {
+            paths.push(route.path);
+        }
+    }
+    paths
+}
 
 type ApiResult = Result<Json<Value>, Problem>;
 
@@ -178,5 +201,23 @@ pub async fn rules(
         })),
         "hash": effective.effective_hash,
         "document": document,
+        "indicators": effective.indicators.iter().map(|i| json!({
+            "code": i.code,
+            "name": i.name_zh,
+            "category": scoring::IndicatorCategory::try_from(i.category)
+                .map(|c| c.as_str_name().trim_start_matches("INDICATOR_CATEGORY_").to_lowercase())
+                .unwrap_or_default(),
+            "fact_keys": i.fact_keys,
+            "rule": i.rule_zh,
+            "cap": i.cap,
+            "verifier_department": i.verifier_department,
+            "evidence": i.evidence.iter().map(|e| json!({
+                "code": e.code, "name": e.name_zh, "required": e.required,
+            })).collect::<Vec<_>>(),
+            "applies_to_benefits": i.applies_to_benefits,
+        })).collect::<Vec<_>>(),
+        "gates": effective.gates.iter().map(|g| json!({
+            "code": g.code, "name": g.name_zh, "manual": g.manual,
+        })).collect::<Vec<_>>(),
     })))
 }

@@ -13,56 +13,157 @@ use jifen_proto::scoring::v1::scoring_service_client::ScoringServiceClient;
 
 pub mod admission;
 pub mod api;
+pub mod charts;
+pub mod dynamic_call;
 pub mod grpc_call;
 pub mod problem;
+pub mod rest;
 pub mod security;
+pub mod session;
+pub mod uploads;
 
 pub use admission::Limits;
 
 /// Component name, as used by `--target`.
 pub const NAME: &str = "gateway";
 
-/// gRPC clients of the components, cheap to clone.
+/// gRPC clients of the components and the HTTP client for the object store, cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Clients {
-    identity: PeerChannel,
-    scoring: PeerChannel,
+    channels: Vec<(&'static str, PeerChannel)>,
+    /// Object-store endpoint presigned URLs point at (uploads are relayed only there).
+    s3_endpoint: String,
+    http: reqwest::Client,
 }
 
 impl Clients {
     /// Connects (lazily) to the components `peers` names.
-    pub fn new(peers: &Peers) -> Result<Self, jifen_kit::grpc_client::PeerError> {
+    pub fn new(
+        peers: &Peers,
+        s3_endpoint: &str,
+    ) -> Result<Self, jifen_kit::grpc_client::PeerError> {
+        let mut channels = Vec::new();
+        for component in [
+            "identity",
+            "scoring",
+            "materials",
+            "review",
+            "ranking",
+            "notices",
+        ] {
+            channels.push((component, peers.channel(component)?));
+        }
         Ok(Self {
-            identity: peers.channel("identity")?,
-            scoring: peers.channel("scoring")?,
+            channels,
+            s3_endpoint: s3_endpoint.to_owned(),
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(60))
+                .build()
+                .unwrap_or_default(),
         })
+    }
+
+    /// Returns the channel to `component`.
+    pub fn channel(&self, component: &str) -> Result<PeerChannel, problem::Problem> {
+        self.channels
+            .iter()
+            .find(|(name, _)| *name == component)
+            .map(|(_, c)| c.clone())
+            .ok_or_else(|| problem::Problem::from(tonic::Status::internal("unknown component")))
+    }
+
+    fn typed(&self, component: &str) -> PeerChannel {
+        match self.channel(component) {
+            Ok(c) => c,
+            Err(_) => self.channels[0].1.clone(),
+        }
     }
 
     /// Returns an identity client.
     pub fn identity(&self) -> IdentityServiceClient<PeerChannel> {
-        IdentityServiceClient::new(self.identity.clone())
+        IdentityServiceClient::new(self.typed("identity"))
     }
 
     /// Returns a scoring client.
     pub fn scoring(&self) -> ScoringServiceClient<PeerChannel> {
-        ScoringServiceClient::new(self.scoring.clone())
+        ScoringServiceClient::new(self.typed("scoring"))
     }
+}
+
+/// How the edge reaches what is not a gRPC component.
+#[derive(Debug, Clone, Default)]
+pub struct Edge {
+    /// The object-store endpoint materials presigns URLs for (the embedded one or S3).
+    pub s3_endpoint: String,
 }
 
 /// Returns the gateway's routes with admission control and security applied.
 pub fn router(peers: &Peers, limits: Limits) -> Result<Router, jifen_kit::grpc_client::PeerError> {
-    let clients = Clients::new(peers)?;
+    router_with(peers, limits, Edge::default())
+}
+
+/// Pages of the portal: path and embedded file.
+pub const PAGES: &[(&str, &str)] = &[
+    ("/", "index.html"),
+    ("/simulate", "simulate.html"),
+    ("/rules", "rules.html"),
+    ("/faq", "faq.html"),
+    ("/register", "register.html"),
+    ("/login", "login.html"),
+    ("/me", "me.html"),
+    ("/apply", "apply.html"),
+    ("/application", "application.html"),
+    ("/review", "review.html"),
+    ("/case", "case.html"),
+    ("/verify", "verify.html"),
+    ("/admin", "admin.html"),
+    ("/city", "city.html"),
+    ("/publicity", "publicity.html"),
+    ("/charts", "charts.html"),
+    ("/downloads", "downloads.html"),
+    ("/notices", "notices.html"),
+];
+
+/// Returns the gateway's routes, relaying uploads to `edge.s3_endpoint`.
+pub fn router_with(
+    peers: &Peers,
+    limits: Limits,
+    edge: Edge,
+) -> Result<Router, jifen_kit::grpc_client::PeerError> {
+    let clients = Clients::new(peers, &edge.s3_endpoint)?;
     let api = Router::new()
         .route("/api/v1/tenants", get(api::tenants))
         .route("/api/v1/simulate", post(api::simulate))
         .route("/api/v1/rules", get(api::rules))
-        .with_state(clients);
+        .route("/api/v1/accounts", post(session::register))
+        .route(
+            "/api/v1/session",
+            post(session::login).delete(session::logout),
+        )
+        .route("/api/v1/session/refresh", post(session::refresh))
+        .route(
+            "/api/v1/applications/{application_id}/materials",
+            post(uploads::create_upload),
+        )
+        .route(
+            "/api/v1/uploads",
+            axum::routing::put(uploads::relay_upload).layer(axum::extract::DefaultBodyLimit::max(
+                uploads::MAX_UPLOAD_BYTES,
+            )),
+        )
+        .route(
+            "/api/v1/materials/{material_id}/content",
+            get(uploads::download),
+        )
+        .route("/charts/cutoff-history.svg", get(charts::cutoff_history))
+        .route("/charts/distribution.svg", get(charts::distribution));
+    let api = rest::routes(api).with_state(clients);
     let admission = admission::Admission::new(limits);
-    Ok(Router::new()
-        .route("/", get(|| page("index.html")))
-        .route("/simulate", get(|| page("simulate.html")))
-        .route("/rules", get(|| page("rules.html")))
-        .route("/faq", get(|| page("faq.html")))
+    let mut pages = Router::new();
+    for (path, file) in PAGES {
+        pages = pages.route(path, get(move || page(file)));
+    }
+    Ok(pages
         .route("/api/openapi.json", get(|| page("openapi.json")))
         .route(
             "/assets/{file}",
@@ -80,32 +181,47 @@ pub fn router(peers: &Peers, limits: Limits) -> Result<Router, jifen_kit::grpc_c
         .layer(axum::middleware::from_fn(grpc_call::record_client_addr)))
 }
 
+/// `(name, content type, body)` of an embedded asset.
+macro_rules! html {
+    ($file:literal) => {
+        (
+            $file,
+            "text/html; charset=utf-8",
+            include_str!(concat!("../assets/", $file)),
+        )
+    };
+}
+
 /// Static files, embedded in the binary so no CDN or file system is needed.
 const ASSETS: &[(&str, &str, &str)] = &[
-    (
-        "index.html",
-        "text/html; charset=utf-8",
-        include_str!("../assets/index.html"),
-    ),
-    (
-        "simulate.html",
-        "text/html; charset=utf-8",
-        include_str!("../assets/simulate.html"),
-    ),
-    (
-        "rules.html",
-        "text/html; charset=utf-8",
-        include_str!("../assets/rules.html"),
-    ),
-    (
-        "faq.html",
-        "text/html; charset=utf-8",
-        include_str!("../assets/faq.html"),
-    ),
+    html!("index.html"),
+    html!("simulate.html"),
+    html!("rules.html"),
+    html!("faq.html"),
+    html!("register.html"),
+    html!("login.html"),
+    html!("me.html"),
+    html!("apply.html"),
+    html!("application.html"),
+    html!("review.html"),
+    html!("case.html"),
+    html!("verify.html"),
+    html!("admin.html"),
+    html!("city.html"),
+    html!("publicity.html"),
+    html!("charts.html"),
+    html!("downloads.html"),
+    html!("notices.html"),
+    html!("waiting.html"),
     (
         "app.js",
         "text/javascript; charset=utf-8",
         include_str!("../assets/app.js"),
+    ),
+    (
+        "portal.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/portal.js"),
     ),
     (
         "style.css",
@@ -156,14 +272,16 @@ mod tests {
         let doc: serde_json::Value =
             serde_json::from_str(include_str!("../assets/openapi.json")).expect("valid JSON");
         let paths = doc["paths"].as_object().expect("paths");
-        for path in api::PATHS {
+        let served = api::all_paths();
+        for path in &served {
             assert!(paths.contains_key(*path), "{path} is not documented");
         }
-        assert_eq!(
-            paths.len(),
-            api::PATHS.len(),
-            "documented paths that do not exist"
-        );
+        for path in paths.keys() {
+            assert!(
+                served.contains(&path.as_str()),
+                "{path} is documented but not served"
+            );
+        }
     }
 
     #[test]

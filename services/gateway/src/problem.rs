@@ -77,6 +77,8 @@ impl From<tonic::Status> for Problem {
             // Component messages for these are already public and Chinese; others get the
             // class title so nothing internal leaks.
             ErrorCode::Internal | ErrorCode::Unavailable => String::new(),
+            // A message without Chinese is not for residents: show the class title instead.
+            _ if !has_chinese(status.message()) => String::new(),
             _ => status.message().to_owned(),
         };
         if class == ErrorCode::Internal {
@@ -84,6 +86,11 @@ impl From<tonic::Status> for Problem {
         }
         Problem::new(class, detail)
     }
+}
+
+/// Returns whether `text` holds CJK characters (a message meant for people).
+pub fn has_chinese(text: &str) -> bool {
+    text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
 }
 
 impl IntoResponse for Problem {

@@ -268,7 +268,10 @@ impl App {
                 tenant_max_in_flight: config.gateway.tenant_max_in_flight,
                 tenant_rate_per_sec: config.gateway.tenant_rate_per_sec,
             };
-            let gateway = jifen_gateway::router(&peers, limits).map_err(dependency)?;
+            let edge = jifen_gateway::Edge {
+                s3_endpoint: s3_endpoint.clone(),
+            };
+            let gateway = jifen_gateway::router_with(&peers, limits, edge).map_err(dependency)?;
             http = http.merge(gateway);
         }
         let http = http

@@ -148,31 +148,82 @@ pub struct CompiledRuleSet {
     pub(crate) fast: Option<FastPlan>,
 }
 
-/// Marks a [`Step`] outside any exclusive group.
-pub(crate) const NO_GROUP: u8 = u8::MAX;
+/// An enum table of the fused plan, indexed by the dense word index (see
+/// [`crate::facts::WORD_LIMIT`]); entries past the word list are 0.
+pub(crate) type WordTable = [i32; crate::facts::WORD_LIMIT as usize + 1];
 
-/// One indicator of the fused plan: one cache line, everything the hot loop needs.
+/// One indicator of the fused plan. Parameters are checked at compile time so that, for facts
+/// within `±MAX_FACT_VALUE` (and any age a date can give), no product or sum can overflow: the
+/// hot loop uses plain arithmetic and a two-instruction clamp. `acc` is the category (0 base,
+/// 1 additional, 2 deduction) for summed ops; group members ignore it.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Step {
-    pub(crate) kernel: Kernel,
-    pub(crate) lo: i64,
-    pub(crate) hi: i64,
-    /// 0 base, 1 additional, 2 deduction.
-    pub(crate) category: u8,
-    /// Exclusive group index or [`NO_GROUP`].
-    pub(crate) group: u8,
+pub(crate) enum Op {
+    /// Enum or boolean fact: points by word index, already clamped.
+    Table { slot: u8, acc: u8, table: WordTable },
+    /// `v × rate`, clamped to `[lo, hi]`.
+    Linear {
+        slot: u8,
+        acc: u8,
+        rate: i64,
+        lo: i64,
+        hi: i64,
+    },
+    /// `floor(v / per) × rate` from `floor` units on, clamped to `[lo, hi]`.
+    PerUnit {
+        slot: u8,
+        acc: u8,
+        rate: i64,
+        per: i64,
+        floor: i64,
+        lo: i64,
+        hi: i64,
+    },
+    /// Age anchor-linear, clamped to `[lo, hi]`.
+    AgeAnchor {
+        acc: u8,
+        anchor: i64,
+        base: i64,
+        step: i64,
+        younger: bool,
+        zero_beyond: bool,
+        lo: i64,
+        hi: i64,
+    },
 }
 
-/// A single pass over the indicators that sums categories directly and keeps a running maximum
-/// per exclusive group. Built only when every indicator has a fast kernel, there are no group
-/// caps, at most 8 exclusive groups, and each group's members share a category, so it gives
-/// exactly the same totals as the general path (the property tests compare the two).
+/// An exclusive group of the fused plan: its members' maximum counts in `category`.
 #[derive(Clone, Debug)]
-pub(crate) struct FastPlan {
-    pub(crate) steps: Box<[Step]>,
-    /// Category of each exclusive group.
-    pub(crate) group_category: Box<[u8]>,
+pub(crate) struct FastGroup {
+    pub(crate) category: u8,
+    /// Members that are enum tables: `(slot, table)`.
+    pub(crate) tables: Box<[(u8, WordTable)]>,
+    /// Other members.
+    pub(crate) ops: Box<[Op]>,
 }
+
+/// A single pass over the indicators without interpretation overhead: the summed indicators
+/// (outside any exclusive group) are split by kind into flat arrays, each looped over with no
+/// dispatch, then each exclusive group adds its maximum. Built only when every indicator has a
+/// fast kernel whose points stay within [`OP_LIMIT`], there are no group caps, and each
+/// exclusive group's members share a category. Every line of a category has the same sign
+/// (the clamp range of base and additional lines is `[0, cap]`, of deductions `[-cap, 0]`), so
+/// the sums do not depend on the order of the lines, and with every line within `OP_LIMIT` (at
+/// most [`crate::validate::MAX_INDICATORS`] lines) they cannot overflow: the plan gives exactly
+/// the totals of the general, saturating path (the property tests compare the two).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct FastPlan {
+    pub(crate) linear: Box<[Op]>,
+    pub(crate) per_unit: Box<[Op]>,
+    pub(crate) age: Box<[Op]>,
+    pub(crate) tables: Box<[Op]>,
+    pub(crate) groups: Box<[FastGroup]>,
+}
+
+/// Bound on the absolute points of one fused-plan line (64 lines sum to at most 2^62).
+const OP_LIMIT: i64 = 1 << 56;
+
+/// Bound on an age in years between two representable dates.
+const AGE_BOUND: i64 = 1_000_000;
 
 fn category_index(c: Category) -> u8 {
     match c {
@@ -182,44 +233,143 @@ fn category_index(c: Category) -> u8 {
     }
 }
 
+/// The fused-plan op of an indicator, or `None` if its points could leave [`OP_LIMIT`].
+fn op_of(ind: &CompiledIndicator) -> Option<Op> {
+    let x = crate::vocabulary::MAX_FACT_VALUE;
+    let (lo, hi) = (ind.lo, ind.hi);
+    let acc = category_index(ind.category);
+    let fits = |bound: Option<i64>| bound.is_some_and(|b| b <= OP_LIMIT);
+    Some(match ind.kernel {
+        Kernel::Table { slot, table } => {
+            let mut t: WordTable = [0; crate::facts::WORD_LIMIT as usize + 1];
+            for (dst, src) in t.iter_mut().zip(table) {
+                // Clamping towards a range that contains 0 keeps the value within i32.
+                *dst = i32::try_from(i64::from(src).clamp(lo, hi)).ok()?;
+            }
+            Op::Table {
+                slot,
+                acc,
+                table: t,
+            }
+        }
+        Kernel::Linear { slot, rate } => {
+            if !fits(rate.checked_abs().and_then(|r| r.checked_mul(x))) {
+                return None;
+            }
+            Op::Linear {
+                slot,
+                acc,
+                rate,
+                lo,
+                hi,
+            }
+        }
+        Kernel::PerUnit {
+            slot,
+            rate,
+            per,
+            floor,
+        } => {
+            if per < 1 || !fits(rate.checked_abs().and_then(|r| r.checked_mul(x))) {
+                return None;
+            }
+            Op::PerUnit {
+                slot,
+                acc,
+                rate,
+                per,
+                floor,
+                lo,
+                hi,
+            }
+        }
+        Kernel::AgeAnchor {
+            anchor,
+            base,
+            step,
+            younger,
+            zero_beyond,
+        } => {
+            let d = anchor.checked_abs().and_then(|a| a.checked_add(AGE_BOUND));
+            let bound = d
+                .and_then(|d| step.checked_abs()?.checked_mul(d))
+                .and_then(|p| p.checked_add(base.checked_abs()?));
+            if !fits(bound) {
+                return None;
+            }
+            Op::AgeAnchor {
+                acc,
+                anchor,
+                base,
+                step,
+                younger,
+                zero_beyond,
+                lo,
+                hi,
+            }
+        }
+        Kernel::General => return None,
+    })
+}
+
 fn fast_plan(
     indicators: &[CompiledIndicator],
     exclusive_count: usize,
     has_group_caps: bool,
 ) -> Option<FastPlan> {
-    if has_group_caps || exclusive_count > 8 {
+    if has_group_caps {
         return None;
     }
     let mut group_category: Vec<Option<u8>> = vec![None; exclusive_count];
-    let mut steps = Vec::with_capacity(indicators.len());
+    let mut group_members: Vec<Vec<Op>> = vec![Vec::new(); exclusive_count];
+    let (mut linear, mut per_unit, mut age, mut tables) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for ind in indicators {
-        if matches!(ind.kernel, Kernel::General) {
-            return None;
-        }
-        let category = category_index(ind.category);
-        let group = match ind.exclusive_group {
-            Some(g) => {
-                let slot = group_category.get_mut(g)?;
-                if slot.is_some_and(|c| c != category) {
-                    return None;
-                }
-                *slot = Some(category);
-                u8::try_from(g).ok()?
+        let op = op_of(ind)?;
+        if let Some(g) = ind.exclusive_group {
+            let category = category_index(ind.category);
+            let slot = group_category.get_mut(g)?;
+            if slot.is_some_and(|c| c != category) {
+                return None;
             }
-            None => NO_GROUP,
-        };
-        steps.push(Step {
-            kernel: ind.kernel,
-            lo: ind.lo,
-            hi: ind.hi,
-            category,
-            group,
-        });
+            *slot = Some(category);
+            group_members.get_mut(g)?.push(op);
+        } else {
+            match op {
+                Op::Linear { .. } => linear.push(op),
+                Op::PerUnit { .. } => per_unit.push(op),
+                Op::AgeAnchor { .. } => age.push(op),
+                Op::Table { .. } => tables.push(op),
+            }
+        }
     }
+    let groups = group_members
+        .into_iter()
+        .zip(group_category)
+        // A group without members contributes nothing.
+        .filter_map(|(members, category)| {
+            let category = category?;
+            let mut tables = Vec::new();
+            let mut ops = Vec::new();
+            for op in members {
+                match op {
+                    Op::Table { slot, table, .. } => tables.push((slot, table)),
+                    other => ops.push(other),
+                }
+            }
+            Some(FastGroup {
+                category,
+                tables: tables.into_boxed_slice(),
+                ops: ops.into_boxed_slice(),
+            })
+        })
+        .collect();
     Some(FastPlan {
-        steps: steps.into_boxed_slice(),
-        // A group without members contributes nothing; its category is irrelevant.
-        group_category: group_category.into_iter().map(|c| c.unwrap_or(0)).collect(),
+        linear: linear.into_boxed_slice(),
+        per_unit: per_unit.into_boxed_slice(),
+        age: age.into_boxed_slice(),
+        tables: tables.into_boxed_slice(),
+        groups,
     })
 }
 

@@ -23,8 +23,8 @@ use datalogic_rs::bumpalo::Bump;
 use serde::Serialize;
 
 use crate::compile::{
-    CompiledFormula, CompiledIndicator, CompiledRuleSet, ENGINE, FactSource, FastPlan, Kernel,
-    NO_GROUP,
+    CompiledFormula, CompiledIndicator, CompiledRuleSet, ENGINE, FactSource, FastPlan, Kernel, Op,
+    WordTable,
 };
 use crate::document::{Category, Direction, FamilyRuleKind, GateFailure, TieReference};
 use crate::facts::{ExtraValue, FactValue, Facts, PersonFacts};
@@ -393,29 +393,129 @@ fn indicator_points(ind: &CompiledIndicator, p: &PersonFacts, at: At) -> i64 {
 }
 
 impl FastPlan {
-    /// Category totals `(base, additional, deduction)` of one person in a single pass.
+    /// Category totals `(base, additional, deduction)` of one person in a single pass. The
+    /// caller checks [`PersonFacts::in_range`]; then no sum or product here can overflow (see
+    /// [`FastPlan`]), so the arithmetic is plain.
     #[inline]
     fn totals(&self, p: &PersonFacts, at: At) -> (i64, i64, i64) {
-        let mut sums = [0i64; 3];
-        let mut best = [i64::MIN; 8];
-        for s in self.steps.iter() {
-            let v = kernel_points(&s.kernel, p, at)
-                .unwrap_or(0)
-                .clamp(s.lo, s.hi);
-            if s.group == NO_GROUP {
-                let c = &mut sums[usize::from(s.category).min(2)];
-                *c = c.saturating_add(v);
-            } else if let Some(b) = best.get_mut(usize::from(s.group)) {
-                *b = (*b).max(v);
+        let mut sums = Sums::default();
+        for o in self.linear.iter() {
+            if let Op::Linear {
+                slot,
+                acc,
+                rate,
+                lo,
+                hi,
+            } = *o
+            {
+                sums.add(acc, (p.dense_int(slot) * rate).max(lo).min(hi));
             }
         }
-        for (g, &cat) in self.group_category.iter().enumerate() {
-            if best[g] != i64::MIN {
-                let c = &mut sums[usize::from(cat).min(2)];
-                *c = c.saturating_add(best[g]);
+        for o in self.tables.iter() {
+            if let Op::Table {
+                slot,
+                acc,
+                ref table,
+            } = *o
+            {
+                sums.add(acc, i64::from(word_points(table, p, slot)));
             }
         }
-        (sums[0], sums[1], sums[2])
+        for o in self.per_unit.iter().chain(self.age.iter()) {
+            let (acc, v) = op_points(o, p, at);
+            sums.add(acc, v);
+        }
+        for g in self.groups.iter() {
+            // A group has at least one member (see `fast_plan`).
+            let mut best = i64::MIN;
+            for (slot, table) in g.tables.iter() {
+                best = best.max(i64::from(word_points(table, p, *slot)));
+            }
+            for o in g.ops.iter() {
+                best = best.max(op_points(o, p, at).1);
+            }
+            sums.add(g.category, best);
+        }
+        (sums.base, sums.additional, sums.deduction)
+    }
+}
+
+/// Category totals kept in registers (an indexed array would put a store-to-load dependency
+/// between consecutive lines).
+#[derive(Default)]
+struct Sums {
+    base: i64,
+    additional: i64,
+    deduction: i64,
+}
+
+impl Sums {
+    #[inline(always)]
+    fn add(&mut self, category: u8, v: i64) {
+        match category {
+            0 => self.base += v,
+            1 => self.additional += v,
+            _ => self.deduction += v,
+        }
+    }
+}
+
+/// Points of an enum table for the word of `slot`.
+#[inline(always)]
+fn word_points(table: &WordTable, p: &PersonFacts, slot: u8) -> i32 {
+    table[p.dense_word(slot) & (table.len() - 1)]
+}
+
+/// Category and points of one fused-plan op after its clamp.
+#[inline(always)]
+fn op_points(o: &Op, p: &PersonFacts, at: At) -> (u8, i64) {
+    match *o {
+        Op::Table {
+            slot,
+            acc,
+            ref table,
+        } => (acc, i64::from(word_points(table, p, slot))),
+        Op::Linear {
+            slot,
+            acc,
+            rate,
+            lo,
+            hi,
+        } => (acc, (p.dense_int(slot) * rate).max(lo).min(hi)),
+        Op::PerUnit {
+            slot,
+            acc,
+            rate,
+            per,
+            floor,
+            lo,
+            hi,
+        } => {
+            let units = p.dense_int(slot) / per;
+            let v = if units < floor { 0 } else { units * rate };
+            (acc, v.max(lo).min(hi))
+        }
+        Op::AgeAnchor {
+            acc,
+            anchor,
+            base,
+            step,
+            younger,
+            zero_beyond,
+            lo,
+            hi,
+        } => match p.age_at_key(at.key) {
+            Some(age) => {
+                let d = if younger { anchor - age } else { age - anchor };
+                let v = if d < 0 && zero_beyond {
+                    0
+                } else {
+                    base + step * d
+                };
+                (acc, v.max(lo).min(hi))
+            }
+            None => (acc, 0),
+        },
     }
 }
 
@@ -667,8 +767,8 @@ impl CompiledRuleSet {
     pub fn evaluate_summary(&self, facts: &Facts, as_of: NaiveDate) -> ScoreSummary {
         if let (Facts::Person(p), true) = (facts, self.gates.is_empty()) {
             let (base, additional, deduction) = match &self.fast {
-                Some(plan) => plan.totals(p, At::new(as_of)),
-                None => self.person_totals(p, as_of),
+                Some(plan) if p.in_range() => plan.totals(p, At::new(as_of)),
+                _ => self.person_totals(p, as_of),
             };
             return ScoreSummary {
                 total: base.saturating_add(additional).saturating_add(deduction),

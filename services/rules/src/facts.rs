@@ -44,13 +44,29 @@ pub enum ExtraValue {
     Word(Box<str>),
 }
 
+/// Length of the dense per-slot arrays the fused plan reads: a power of two at least
+/// [`BUILTIN_COUNT`], so a slot masked with `DENSE - 1` needs no bounds check.
+pub(crate) const DENSE: usize = 32;
+const _: () = assert!(BUILTIN_COUNT <= DENSE && DENSE.is_power_of_two());
+
+/// Largest word index kept in the dense word array; enum tables of the fused plan have
+/// `WORD_LIMIT + 1` entries, the ones past the word list being 0.
+pub(crate) const WORD_LIMIT: u8 = 15;
+
 /// One person's facts, typed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PersonFacts {
     values: [FactValue; BUILTIN_COUNT],
+    /// Per slot: the whole number (`Int`), else 0. Kept in step with `values` by [`Self::set`].
+    ints: [i64; DENSE],
+    /// Per slot: the word index (`Word`, capped at [`WORD_LIMIT`]) or 0/1 (`Bool`), else 0.
+    words: [u8; DENSE],
     /// `birth_date` as YYYYMMDD (0 = none): age in full years is then one subtraction and one
     /// division, which keeps the hot path free of calendar arithmetic.
     birth_key: i64,
+    /// True when some whole-number slot lies outside `±MAX_FACT_VALUE` (only possible through
+    /// [`Self::set`]; parsed facts never are): evaluation then takes the saturating path.
+    wide: bool,
     /// Declared extra keys, sorted by key.
     extras: Vec<(Box<str>, ExtraValue)>,
 }
@@ -66,6 +82,14 @@ impl PersonFacts {
     pub fn set(&mut self, slot: usize, value: FactValue) -> &mut Self {
         if let Some(v) = self.values.get_mut(slot) {
             *v = value;
+            if let (Some(i), Some(w)) = (self.ints.get_mut(slot), self.words.get_mut(slot)) {
+                (*i, *w) = match value {
+                    FactValue::Int(n) => (n, 0),
+                    FactValue::Word(x) => (0, x.min(WORD_LIMIT)),
+                    FactValue::Bool(b) => (0, u8::from(b)),
+                    FactValue::Date(_) | FactValue::Missing => (0, 0),
+                };
+            }
         }
         if slot == crate::vocabulary::slot::BIRTH_DATE {
             self.birth_key = match value {
@@ -73,7 +97,29 @@ impl PersonFacts {
                 _ => 0,
             };
         }
+        self.wide = self.values.iter().any(
+            |v| matches!(v, FactValue::Int(n) if n.unsigned_abs() > MAX_FACT_VALUE.unsigned_abs()),
+        );
         self
+    }
+
+    /// Whole number of a slot (masked into range), 0 when not a whole number.
+    #[inline(always)]
+    pub(crate) fn dense_int(&self, slot: u8) -> i64 {
+        self.ints[usize::from(slot) & (DENSE - 1)]
+    }
+
+    /// Word index (capped at [`WORD_LIMIT`]) or boolean of a slot (masked into range), else 0.
+    #[inline(always)]
+    pub(crate) fn dense_word(&self, slot: u8) -> usize {
+        usize::from(self.words[usize::from(slot) & (DENSE - 1)])
+    }
+
+    /// True when every whole-number slot lies within `±MAX_FACT_VALUE`, so the fused plan's
+    /// products cannot overflow.
+    #[inline]
+    pub(crate) fn in_range(&self) -> bool {
+        !self.wide
     }
 
     /// Returns a whole-number slot, 0 when missing.

@@ -18,7 +18,14 @@ impl Rng {
     }
 }
 
-const EDU: &[&str] = &["none", "high_school", "junior_college", "bachelor", "master", "doctor"];
+const EDU: &[&str] = &[
+    "none",
+    "high_school",
+    "junior_college",
+    "bachelor",
+    "master",
+    "doctor",
+];
 const SKILL: &[&str] = &["none", "L5", "L4", "L3", "L2", "L1"];
 const TITLE: &[&str] = &["none", "junior", "intermediate", "senior"];
 
@@ -45,11 +52,26 @@ fn person(r: &mut Rng) -> Value {
     put(r, "skill_level", json!(SKILL[s]));
     let t = r.below(4) as usize;
     put(r, "professional_title", json!(TITLE[t]));
-    for k in ["veteran", "poverty_relief_origin", "residence_permit_valid", "insurance_active", "serious_criminal_record"] {
+    for k in [
+        "veteran",
+        "poverty_relief_origin",
+        "residence_permit_valid",
+        "insurance_active",
+        "serious_criminal_record",
+    ] {
         let b = r.below(2) == 1;
         put(r, k, json!(b));
     }
-    for k in ["insurance_months", "housing_fund_years", "residence_years", "invention_patents", "utility_model_patents", "dishonest_debtor_records", "detention_records", "sentence_months"] {
+    for k in [
+        "insurance_months",
+        "housing_fund_years",
+        "residence_years",
+        "invention_patents",
+        "utility_model_patents",
+        "dishonest_debtor_records",
+        "detention_records",
+        "sentence_months",
+    ] {
         let v = big(r);
         put(r, k, json!(v));
     }
@@ -85,10 +107,19 @@ fn golden() {
         };
         let as_of = NaiveDate::parse_from_str(dates[i % 4], "%Y-%m-%d").unwrap();
         for rs in &rules {
-            let Ok(parsed) = rs.parse_facts(&facts) else { continue };
+            let Ok(parsed) = rs.parse_facts(&facts) else {
+                continue;
+            };
             let sheet = rs.evaluate(&parsed, as_of);
             let summary = rs.evaluate_summary(&parsed, as_of);
-            writeln!(out, "{}|{}|{}", serde_json::to_string(&sheet).unwrap(), serde_json::to_string(&summary).unwrap(), facts).unwrap();
+            writeln!(
+                out,
+                "{}|{}|{}",
+                serde_json::to_string(&sheet).unwrap(),
+                serde_json::to_string(&summary).unwrap(),
+                facts
+            )
+            .unwrap();
         }
     }
     let path = "/tmp/rules_golden.txt";
