@@ -112,6 +112,9 @@ pub(crate) struct CompiledIndicator {
     pub(crate) hi: i64,
     pub(crate) exclusive_group: Option<usize>,
     pub(crate) cap_group: Option<usize>,
+    /// For a member of an exclusive group, the explanation notes, precomputed:
+    /// "（与…取高者计分）" and "（与…取高者计分，本项不计）".
+    pub(crate) exclusive_notes: Option<(Box<str>, Box<str>)>,
 }
 
 /// An exclusive group with its member indicator indexes.
@@ -446,7 +449,24 @@ impl CompiledRuleSet {
                     .cap_group
                     .as_ref()
                     .and_then(|g| doc.group_caps.iter().position(|x| &x.code == g)),
+                exclusive_notes: None,
             });
+        }
+        for i in 0..indicators.len() {
+            let Some(g) = indicators[i].exclusive_group else {
+                continue;
+            };
+            let others: Vec<&str> = indicators
+                .iter()
+                .enumerate()
+                .filter(|&(m, c)| m != i && c.exclusive_group == Some(g))
+                .map(|(_, c)| &*c.name_zh)
+                .collect();
+            let others = others.join("、");
+            indicators[i].exclusive_notes = Some((
+                format!("（与{others}取高者计分）").into(),
+                format!("（与{others}取高者计分，本项不计）").into(),
+            ));
         }
         let exclusive = doc
             .exclusive_groups

@@ -623,13 +623,6 @@ impl CompiledRuleSet {
         self.category_sums(&pts[..n])
     }
 
-    pub(crate) fn score_person(&self, p: &PersonFacts, as_of: NaiveDate) -> PersonScore {
-        let mut s = PersonScore::ZERO;
-        self.raw_person(p, as_of, &mut s);
-        self.finish(&mut s);
-        s
-    }
-
     /// Runs every gate for one person, calling `f(gate index, outcome)`.
     fn run_gates(&self, p: &PersonFacts, as_of: NaiveDate, mut f: impl FnMut(usize, GateOutcome)) {
         if self.gates.is_empty() {
@@ -702,16 +695,18 @@ impl CompiledRuleSet {
             counted: 0,
             tie_reference: None,
             scores: [PersonScore::ZERO, PersonScore::ZERO],
-            combined: PersonScore::ZERO,
+            combined: None,
             source: [0; MAX_INDICATORS],
             parents: 0,
         };
         for (i, p) in persons.iter().take(2).enumerate() {
-            core.scores[i] = self.score_person(p, as_of);
+            // In place: a `PersonScore` is a kilobyte, so no copies.
+            let s = &mut core.scores[i];
+            self.raw_person(p, as_of, s);
+            self.finish(s);
         }
         core.parents = persons.len().min(2);
         if !family {
-            core.combined = core.scores[0];
             return core;
         }
         // The counted parent: higher own total, then higher base, then the first.
@@ -725,7 +720,7 @@ impl CompiledRuleSet {
         match kind {
             FamilyRuleKind::HigherParent => {
                 core.mode = Mode::Higher;
-                core.combined = core.scores[usize::from(core.counted)];
+                // `combined()` is the counted parent's score.
             }
             FamilyRuleKind::Sum => {
                 core.mode = Mode::Sum;
@@ -736,7 +731,7 @@ impl CompiledRuleSet {
                     c.additional = c.additional.saturating_add(o.additional);
                     c.deduction = c.deduction.saturating_add(o.deduction);
                 }
-                core.combined = c;
+                core.combined = Some(c);
             }
             FamilyRuleKind::OneSpousePerItem => {
                 core.mode = Mode::OneSpouse;
@@ -755,7 +750,7 @@ impl CompiledRuleSet {
                     }
                 }
                 self.finish(&mut c);
-                core.combined = c;
+                core.combined = Some(c);
             }
         }
         core
@@ -788,7 +783,7 @@ impl CompiledRuleSet {
             eligible &= o == GateOutcome::Pass;
             manual_review |= o == GateOutcome::ManualReview;
         });
-        let c = &core.combined;
+        let c = core.combined();
         let family = core.mode != Mode::Single;
         ScoreSummary {
             total: c.total(),
@@ -809,9 +804,9 @@ impl CompiledRuleSet {
         self.gate_outcomes(&core, facts, as_of, |i, o| {
             if let Some(g) = self.gates.get(i) {
                 gates.push(GateResult {
-                    code: g.code.to_string(),
+                    code: String::from(&*g.code),
                     outcome: o,
-                    message: g.message_zh.to_string(),
+                    message: String::from(&*g.message_zh),
                 });
             }
         });
@@ -838,10 +833,10 @@ impl CompiledRuleSet {
                     let k = usize::from(core.source[i]).min(persons.len().saturating_sub(1));
                     (&persons[k], Some(core.source[i]))
                 };
-                self.push_lines(&mut lines, &core.combined, pick, as_of, "");
+                self.push_lines(&mut lines, core.combined(), pick, as_of, "");
             }
         }
-        let c = &core.combined;
+        let c = core.combined();
         let family = (core.mode != Mode::Single).then(|| FamilyResult {
             rule: self
                 .document
@@ -878,12 +873,17 @@ impl CompiledRuleSet {
         as_of: NaiveDate,
         prefix: &str,
     ) {
+        let at = At::new(as_of);
+        let one_spouse =
+            self.document.family.as_ref().map(|r| r.rule) == Some(FamilyRuleKind::OneSpousePerItem);
         for (i, ind) in self.indicators.iter().enumerate() {
             let (p, parent) = person_of(i);
-            let mut explanation = String::from(prefix);
-            explanation.push_str(&self.explain(i, p, score, as_of));
-            if self.document.family.as_ref().map(|r| r.rule)
-                == Some(FamilyRuleKind::OneSpousePerItem)
+            // Room for a typical line (Chinese text is 3 bytes a character), so the string
+            // is allocated once.
+            let mut explanation = String::with_capacity(prefix.len() + 4 * ind.name_zh.len() + 96);
+            explanation.push_str(prefix);
+            self.explain_into(&mut explanation, i, p, score, at);
+            if one_spouse
                 && ind.category != Category::Deduction
                 && let Some(k) = parent
             {
@@ -894,7 +894,7 @@ impl CompiledRuleSet {
                 });
             }
             lines.push(ScoreLine {
-                indicator: ind.code.to_string(),
+                indicator: String::from(&*ind.code),
                 category: ind.category,
                 points: score.fin[i],
                 explanation,
@@ -918,10 +918,21 @@ struct Core {
     counted: u8,
     tie_reference: Option<i64>,
     scores: [PersonScore; 2],
-    combined: PersonScore,
+    /// The family's combined score for `sum` and `one_spouse_per_item`; otherwise the counted
+    /// person's score is used (see [`Core::combined`]).
+    combined: Option<PersonScore>,
     /// For `one_spouse_per_item`: which parent each indicator was taken from.
     source: [u8; MAX_INDICATORS],
     parents: usize,
+}
+
+impl Core {
+    /// The score that counts: the combined family score, or the counted person's score.
+    fn combined(&self) -> &PersonScore {
+        self.combined
+            .as_ref()
+            .unwrap_or(&self.scores[usize::from(self.counted)])
+    }
 }
 
 /// Builds the JsonLogic data object for gates: every built-in key (missing → false / 0 /
@@ -974,4 +985,32 @@ fn gate_data<'a>(
         }
     });
     arena.alloc(DataValue::Object(pairs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vocabulary::slot;
+
+    /// Facts set in code beyond `MAX_FACT_VALUE` leave the fused plan for the saturating path,
+    /// so the summary still agrees with the explained sheet.
+    #[test]
+    fn out_of_range_facts_take_the_saturating_path() {
+        let rules = crate::default_library()
+            .compile("SZ-CITY-SCHOOL-2023", "school")
+            .unwrap();
+        assert!(rules.fast.is_some());
+        let as_of = NaiveDate::from_ymd_opt(2023, 6, 30).unwrap();
+        for n in [i64::MAX, i64::MAX / 3, -i64::MAX, 10_000_001, 10_000_000] {
+            let mut p = PersonFacts::default();
+            p.set(slot::INSURANCE_MONTHS, FactValue::Int(n))
+                .set(slot::RESIDENCE_YEARS, FactValue::Int(n))
+                .set(slot::EDUCATION, FactValue::Word(200));
+            let facts = Facts::Person(p);
+            let sheet = rules.evaluate(&facts, as_of);
+            let summary = rules.evaluate_summary(&facts, as_of);
+            assert_eq!(summary.total, sheet.total, "{n}");
+            assert_eq!(summary.base, sheet.base, "{n}");
+        }
+    }
 }

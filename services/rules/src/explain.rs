@@ -1,27 +1,68 @@
 //! Chinese explanations of score lines, e.g. "参保 72 个月 × 5 分 = 360 分" or
 //! "文化程度 本科 = 100 分（与技术技能等级、职称取高者计分）". Built only on the explained path.
 
-use std::fmt::Write as _;
-
-use chrono::NaiveDate;
-
 use crate::compile::{CompiledFormula, CompiledRuleSet, FactSource};
 use crate::document::{Direction, Formula};
 use crate::evaluate::{At, Input, PersonScore, apply_cap, formula_points, read, signed};
+
+/// Appends each piece (text or a whole number) to `$s`: the explanation builder, without the
+/// formatting machinery of `write!`.
+macro_rules! w {
+    ($s:expr, $($piece:expr),+ $(,)?) => {{
+        $(Piece::push_to($piece, $s);)+
+    }};
+}
+
+/// A piece of an explanation.
+trait Piece {
+    fn push_to(self, s: &mut String);
+}
+
+impl Piece for &str {
+    #[inline]
+    fn push_to(self, s: &mut String) {
+        s.push_str(self);
+    }
+}
+
+impl Piece for i64 {
+    #[inline]
+    fn push_to(self, s: &mut String) {
+        push_int(s, self);
+    }
+}
+
+impl Piece for &i64 {
+    #[inline]
+    fn push_to(self, s: &mut String) {
+        push_int(s, *self);
+    }
+}
+
+/// Appends the decimal form of `n` (as `Display` writes it) without `core::fmt`.
+#[inline]
+pub(crate) fn push_int(s: &mut String, n: i64) {
+    if (0..10).contains(&n) {
+        // The common case (0 分, single digits): one byte.
+        s.push(char::from(b'0' + n as u8));
+    } else {
+        s.push_str(itoa::Buffer::new().format(n));
+    }
+}
 use crate::facts::{PersonFacts, word_label};
 use crate::vocabulary::FactType;
 
 impl CompiledRuleSet {
     /// Explains indicator `i` of `score` for person `p`.
-    pub(crate) fn explain(
+    pub(crate) fn explain_into(
         &self,
+        s: &mut String,
         i: usize,
         p: &PersonFacts,
         score: &PersonScore,
-        as_of: NaiveDate,
-    ) -> String {
+        at: At,
+    ) {
         let ind = &self.indicators[i];
-        let at = At::new(as_of);
         let name = &*ind.name_zh;
         let input = read(&ind.fact, p, at);
         let (uncapped, fcap) = formula_points(&ind.formula, input, p, at);
@@ -30,8 +71,6 @@ impl CompiledRuleSet {
         let fin = score.fin[i];
         let unit = unit_of(&ind.source);
         let v = input.num();
-        let mut s = String::with_capacity(64);
-        // `write!` into a String cannot fail; the results are ignored on purpose.
         match &ind.formula {
             CompiledFormula::Table(_) | CompiledFormula::Words(_) => {
                 let label = match (input, ind.fact_ty) {
@@ -43,20 +82,49 @@ impl CompiledRuleSet {
                     (_, Some(FactType::Enum(words))) => words.first().map_or("无", |w| w.label_zh),
                     _ => "无",
                 };
-                let _ = write!(s, "{name} {label} = {uncapped} 分");
+                w!(s, name, " ", label, " = ", uncapped, " 分");
             }
             CompiledFormula::PerUnit {
                 rate, per, floor, ..
             } => {
                 let units = v / per;
                 if units < *floor {
-                    let _ = write!(s, "{name} {v} {unit}，未满 {floor} 不计分 = 0 分");
-                } else if *per == 1 {
-                    let _ = write!(s, "{name} {v} {unit} × {rate} 分 = {uncapped} 分");
-                } else {
-                    let _ = write!(
+                    w!(
                         s,
-                        "{name} {v} {unit}，每满 {per} {unit}计 {rate} 分：{units} × {rate} = {uncapped} 分"
+                        name,
+                        " ",
+                        v,
+                        " ",
+                        unit,
+                        "，未满 ",
+                        floor,
+                        " 不计分 = 0 分"
+                    );
+                } else if *per == 1 {
+                    w!(
+                        s, name, " ", v, " ", unit, " × ", rate, " 分 = ", uncapped, " 分"
+                    );
+                } else {
+                    w!(
+                        s,
+                        name,
+                        " ",
+                        v,
+                        " ",
+                        unit,
+                        "，每满 ",
+                        per,
+                        " ",
+                        unit,
+                        "计 ",
+                        rate,
+                        " 分：",
+                        units,
+                        " × ",
+                        rate,
+                        " = ",
+                        uncapped,
+                        " 分"
                     );
                 }
             }
@@ -79,11 +147,25 @@ impl CompiledRuleSet {
                         } else {
                             "低于"
                         };
-                        let _ = write!(s, "{name} {x} {unit}，{side} {anchor} {unit}不计分 = 0 分");
-                    } else {
-                        let _ = write!(
+                        w!(
                             s,
-                            "{name} {x} {unit}：{base} + {step} × {d} = {uncapped} 分"
+                            name,
+                            " ",
+                            x,
+                            " ",
+                            unit,
+                            "，",
+                            side,
+                            " ",
+                            anchor,
+                            " ",
+                            unit,
+                            "不计分 = 0 分"
+                        );
+                    } else {
+                        w!(
+                            s, name, " ", x, " ", unit, "：", base, " + ", step, " × ", d, " = ",
+                            uncapped, " 分"
                         );
                     }
                 }
@@ -93,7 +175,7 @@ impl CompiledRuleSet {
                     } else {
                         "未提供"
                     };
-                    let _ = write!(s, "{name} {what} = 0 分");
+                    w!(s, name, " ", what, " = 0 分");
                 }
             },
             CompiledFormula::BasePlusExcess {
@@ -104,64 +186,106 @@ impl CompiledRuleSet {
                 ..
             } => {
                 if v <= 0 {
-                    let _ = write!(s, "{name} 无 = 0 分");
+                    w!(s, name, " 无 = 0 分");
                 } else if v <= *threshold {
-                    let _ = write!(
+                    w!(
                         s,
-                        "{name} {v} {unit}（{threshold} {unit}及以下）= {base} 分"
+                        name,
+                        " ",
+                        v,
+                        " ",
+                        unit,
+                        "（",
+                        threshold,
+                        " ",
+                        unit,
+                        "及以下）= ",
+                        base,
+                        " 分"
                     );
                 } else {
                     let steps = v.saturating_sub(*threshold) / step_size;
-                    let _ = write!(
+                    w!(
                         s,
-                        "{name} {v} {unit}：{base} + {step_points} × {steps} = {uncapped} 分（超出 {threshold} {unit} 部分每满 {step_size} {unit} 加 {step_points} 分）"
+                        name,
+                        " ",
+                        v,
+                        " ",
+                        unit,
+                        "：",
+                        base,
+                        " + ",
+                        step_points,
+                        " × ",
+                        steps,
+                        " = ",
+                        uncapped,
+                        " 分（超出 ",
+                        threshold,
+                        " ",
+                        unit,
+                        " 部分每满 ",
+                        step_size,
+                        " ",
+                        unit,
+                        " 加 ",
+                        step_points,
+                        " 分）"
                     );
                 }
             }
             CompiledFormula::CountWithCap { points, .. } => {
-                let _ = write!(s, "{name} {v} {unit} × {points} 分 = {uncapped} 分");
+                w!(
+                    s, name, " ", v, " ", unit, " × ", points, " 分 = ", uncapped, " 分"
+                );
             }
             CompiledFormula::Product { rate, factor } => match factor {
                 Some(f) => {
                     let fv = read(f, p, at).num();
-                    let _ = write!(s, "{name} {v} × {fv} × {rate} 分 = {uncapped} 分");
+                    w!(
+                        s, name, " ", v, " × ", fv, " × ", rate, " 分 = ", uncapped, " 分"
+                    );
                 }
                 None => {
-                    let _ = write!(s, "{name} {v} {unit} × {rate} 分 = {uncapped} 分");
+                    w!(
+                        s, name, " ", v, " ", unit, " × ", rate, " 分 = ", uncapped, " 分"
+                    );
                 }
             },
         }
         if after_formula_cap != uncapped {
-            let _ = write!(s, "，封顶 {} 分", fcap.unwrap_or(0));
+            w!(s, "，封顶 ", fcap.unwrap_or(0), " 分");
         }
         let after_ind_cap = apply_cap(after_formula_cap, ind.cap);
         if after_ind_cap != after_formula_cap {
-            let _ = write!(s, "，本项封顶 {} 分", ind.cap.unwrap_or(0));
+            w!(s, "，本项封顶 ", ind.cap.unwrap_or(0), " 分");
         }
         if signed(ind.category, after_ind_cap) != after_ind_cap {
-            let _ = write!(s, "，按 0 分计");
+            w!(s, "，按 0 分计");
         }
-        if let Some(g) = ind.exclusive_group.and_then(|g| self.exclusive.get(g)) {
-            let others: Vec<&str> = g
-                .members
-                .iter()
-                .filter(|&&m| m != i)
-                .map(|&m| &*self.indicators[m].name_zh)
-                .collect();
-            let others = others.join("、");
-            if fin == 0 && raw != 0 {
-                let _ = write!(s, "（与{others}取高者计分，本项不计）");
+        if let Some(notes) = &ind.exclusive_notes {
+            // Precomputed at compile time: "（与…取高者计分）" and "（与…取高者计分，本项不计）".
+            s.push_str(if fin == 0 && raw != 0 {
+                &notes.1
             } else {
-                let _ = write!(s, "（与{others}取高者计分）");
-            }
+                &notes.0
+            });
         }
         if let Some(g) = ind.cap_group.and_then(|g| self.group_caps.get(g))
             && fin != raw
             && ind.exclusive_group.is_none_or(|_| fin != 0)
         {
-            let _ = write!(s, "（{}合计封顶 {} 分，本项计 {fin} 分）", g.name_zh, g.cap);
+            w!(
+                s,
+                "（",
+                &*g.name_zh,
+                "合计封顶 ",
+                g.cap,
+                " 分，本项计 ",
+                fin,
+                " 分）"
+            );
         }
-        s
     }
 }
 
