@@ -24,7 +24,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 note "building release binaries (the first time takes several minutes)"
 cargo build --release -p jifen --locked >&2
-bin=target/release/jifen
+bin="${CARGO_TARGET_DIR:-target}/release/jifen"
 
 # --- cold start and idle memory of `jifen run` --------------------------------------------
 data=$(mktemp -d); g=$(free_port); h=$(free_port)
