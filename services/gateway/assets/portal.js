@@ -768,5 +768,5 @@ document.addEventListener('DOMContentLoaded', () => {
     review: initReview, case: initCase, verify: initVerify, admin: initAdmin, city: initCity,
     publicity: initPublicity, charts: initCharts, downloads: initDownloads, notices: initNotices, home: initHomeNotices,
   };
-  if (pages[page]) pages[page]().catch((e) => { const n = document.querySelector('[role=alert]'); if (n) n.textContent = e.message; });
+  if (pages[page]) Promise.resolve().then(pages[page]).catch((e) => { const n = document.querySelector('[role=alert]'); if (n) n.textContent = e.message; });
 });
