@@ -61,7 +61,8 @@ DRY_RUN_SECRET_ENV = {
     "JIFEN__REDIS__URL": "redis://127.0.0.1:6379",
     "JIFEN__S3__ACCESS_KEY_ID": "dry-run",
     "JIFEN__S3__SECRET_ACCESS_KEY": "dry-run",
-    "JIFEN__SEED__ADMIN_PASSWORD": "dry-run-password",
+    "JIFEN__AUTH__SEED_ADMIN_PASSWORD": "dry-run-password",
+    "JIFEN__AUTH__SERVICE_SECRET": "dry-run-service-secret-0123456789abcdef",
 }
 
 failures: list[str] = []

@@ -157,6 +157,11 @@ Fails rendering early with a readable message when a required Secret reference i
     secretKeyRef:
       name: {{ $s.auth.existingSecret }}
       key: {{ $s.auth.signingKeysKey }}
+- name: JIFEN__AUTH__SERVICE_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ $s.auth.existingSecret }}
+      key: {{ $s.auth.serviceSecretKey }}
 {{- end }}
 {{- if $s.pii.existingSecret }}
 - name: JIFEN__PII__KEYS
@@ -166,7 +171,7 @@ Fails rendering early with a readable message when a required Secret reference i
       key: {{ $s.pii.keysKey }}
 {{- end }}
 {{- if and .seed $s.seedAdmin.existingSecret }}
-- name: JIFEN__SEED__ADMIN_PASSWORD
+- name: JIFEN__AUTH__SEED_ADMIN_PASSWORD
   valueFrom:
     secretKeyRef:
       name: {{ $s.seedAdmin.existingSecret }}

@@ -17,6 +17,7 @@ use jifen_kit::component::{Context, Peers};
 use jifen_kit::embedded_s3::EmbeddedS3;
 use jifen_kit::grpc_server::GrpcServer;
 use jifen_kit::jwks::JwksVerifier;
+use jifen_kit::service_token::{ComponentVerifier, ServiceTokens};
 use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
@@ -86,6 +87,7 @@ impl Plan {
         let addr = |r: Result<SocketAddr, jifen_kit::config::ConfigError>| {
             r.map_err(|e| StartError::Dependency(e.to_string()))
         };
+        service_secret(config, targets)?;
         let mut grpc_services = vec!["", jifen_kit::grpc_server::HEALTH_SERVICE];
         grpc_services.extend(targets.iter().filter_map(|t| t.grpc_service()));
         let mut http_paths = HTTP_PATHS.to_vec();
@@ -159,6 +161,25 @@ fn dependency(err: impl std::fmt::Display) -> StartError {
     StartError::Dependency(err.to_string())
 }
 
+/// Returns the secret signing service tokens: the configured one, or a random one when this
+/// process runs every component (nobody else needs to verify its tokens).
+pub fn service_secret(config: &Config, targets: &[Target]) -> Result<Vec<u8>, StartError> {
+    if !config.auth.service_secret.is_empty() {
+        return Ok(config.auth.service_secret.as_bytes().to_vec());
+    }
+    if crate::target::ALL.iter().all(|t| targets.contains(t)) {
+        use rand::RngCore;
+        let mut secret = vec![0u8; 32];
+        rand::rng().fill_bytes(&mut secret);
+        return Ok(secret);
+    }
+    Err(StartError::Dependency(
+        "auth.service_secret must be set when components run in separate processes \
+         (e.g. JIFEN__AUTH__SERVICE_SECRET, the same in every pod)"
+            .to_owned(),
+    ))
+}
+
 /// Opens and migrates the database of `target`.
 pub async fn open_database(
     target: Target,
@@ -224,6 +245,10 @@ impl App {
             )
         };
         let peers = Peers::new(&config, grpc_addr);
+        let service_tokens = Arc::new(ServiceTokens::new(
+            "jifen",
+            &service_secret(&config, targets)?,
+        ));
 
         let mut server = GrpcServer::new();
         server.add_descriptor_set(jifen_proto::FILE_DESCRIPTOR_SET);
@@ -240,6 +265,7 @@ impl App {
                 blob: blob.clone(),
                 peers: peers.clone(),
                 shutdown: shutdown.clone(),
+                service_tokens: Arc::new(service_tokens.for_component(target.name())),
             };
             match target {
                 Target::Identity => {
@@ -278,8 +304,12 @@ impl App {
             .route("/metrics", get(|| async { jifen_kit::metrics::render() }))
             .layer(axum::middleware::from_fn(record_http));
 
-        // Every component verifies tokens against identity's JWKS (fetched through the peers).
-        let auth = AuthLayer::new(Arc::new(JwksVerifier::new(peers.clone())));
+        // Every component verifies user tokens against identity's JWKS (fetched through the
+        // peers) and service tokens by the shared secret.
+        let auth = AuthLayer::new(Arc::new(ComponentVerifier::new(
+            service_tokens.clone(),
+            JwksVerifier::new(peers.clone()),
+        )));
         let mut tasks = JoinSet::new();
         let server_config = config.server.clone();
         let grpc_shutdown = shutdown.clone();

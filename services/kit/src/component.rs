@@ -27,6 +27,8 @@ pub struct Context {
     pub peers: Peers,
     /// Cancelled when the process shuts down.
     pub shutdown: CancellationToken,
+    /// Tokens this component presents when it calls another component.
+    pub service_tokens: Arc<crate::service_token::ServiceTokens>,
 }
 
 /// The gRPC URLs of every component, as this process sees them.

@@ -80,6 +80,10 @@ pub struct AuthConfig {
     /// Password of the city admin `admin` that `jifen seed` creates; empty = generated and
     /// printed once (or env JIFEN_SEED_ADMIN_PASSWORD).
     pub seed_admin_password: String,
+    /// Shared secret (at least 32 characters) signing the service tokens components present to
+    /// each other. Empty is allowed only when one process runs every component (it then uses a
+    /// random per-process secret).
+    pub service_secret: String,
 }
 
 /// Encryption of ID and mobile numbers at rest (AES-256-GCM) with a keyed blind index (HMAC).
@@ -329,6 +333,12 @@ impl Config {
 
     fn validate_auth(&self) -> Result<(), ConfigError> {
         let auth = &self.auth;
+        if !auth.service_secret.is_empty() && auth.service_secret.len() < 32 {
+            return Err(invalid(
+                "auth.service_secret",
+                "must be at least 32 characters (or empty when one process runs everything)",
+            ));
+        }
         for key in &auth.signing_keys {
             let (_, der) = split_key("auth.signing_keys", key)?;
             if der.len() < 48 {

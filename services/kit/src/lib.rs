@@ -15,6 +15,7 @@ pub mod grpc_server;
 pub mod jwks;
 pub mod metrics;
 pub mod outbox;
+pub mod service_token;
 pub mod shutdown;
 pub mod telemetry;
 pub mod trace_context;

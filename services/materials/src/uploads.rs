@@ -5,6 +5,7 @@ use jifen_kit::auth::{Caller, Role};
 use jifen_kit::blob::tenant_key;
 use jifen_proto::common::v1::ApplicationStatus;
 use jifen_proto::materials::v1 as pb;
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, TransactionTrait,
@@ -222,7 +223,8 @@ impl Materials {
         };
         let txn = self.db.begin().await?;
         if app.is_none() {
-            application::ActiveModel {
+            // Concurrent first uploads to one application race here: the first row wins.
+            application::Entity::insert(application::ActiveModel {
                 tenant: Set(tenant.to_owned()),
                 application_id: Set(new.application_id.clone()),
                 owner_subject: Set((role == Role::Applicant).then(|| caller.subject.clone())),
@@ -230,8 +232,16 @@ impl Materials {
                 decided_at: Set(None),
                 aggregate_version: Set(0),
                 updated_at: Set(now),
-            }
-            .insert(&txn)
+            })
+            .on_conflict(
+                OnConflict::columns([
+                    application::Column::Tenant,
+                    application::Column::ApplicationId,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_without_returning(&txn)
             .await?;
         } else if let Some(app) =
             app.filter(|a| a.owner_subject.is_none() && role == Role::Applicant)
