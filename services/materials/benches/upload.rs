@@ -10,6 +10,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::presigning::PresigningConfig;
@@ -23,6 +24,18 @@ use jifen_proto::materials::v1 as pb;
 use jifen_proto::materials::v1::materials_service_server::MaterialsService;
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
+
+/// Time spent in each step of the presigned path, summed over files (microseconds).
+static CREATE_US: AtomicU64 = AtomicU64::new(0);
+static PUT_US: AtomicU64 = AtomicU64::new(0);
+static CONFIRM_US: AtomicU64 = AtomicU64::new(0);
+
+fn add(counter: &AtomicU64, since: Instant) {
+    counter.fetch_add(
+        u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX),
+        Ordering::Relaxed,
+    );
+}
 
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -67,10 +80,16 @@ async fn put(http: &reqwest::Client, url: &str, headers: &[(String, String)], bo
     assert!(answer.status().is_success(), "put: {}", answer.status());
 }
 
-async fn presigned_path(svc: &Materials, http: &reqwest::Client, i: usize, body: Vec<u8>) {
+async fn presigned_path(
+    svc: &Materials,
+    http: &reqwest::Client,
+    i: usize,
+    round: &str,
+    body: Vec<u8>,
+) {
     let who = caller();
     let mut request = tonic::Request::new(pb::CreateUploadRequest {
-        application_id: format!("bench-{}", i / 40),
+        application_id: format!("bench-{round}-{}", i / 40),
         indicator: "residence_years".to_owned(),
         file_name: format!("file-{i}.pdf"),
         content_type: "application/pdf".to_owned(),
@@ -91,7 +110,9 @@ async fn presigned_path(svc: &Materials, http: &reqwest::Client, i: usize, body:
         material_id: created.material.expect("material").material_id,
     });
     confirm.extensions_mut().insert(who);
+    let started = Instant::now();
     svc.confirm_upload(confirm).await.expect("confirm");
+    add(&CONFIRM_US, started);
 }
 
 async fn direct_path(
@@ -195,7 +216,7 @@ async fn main() {
                     let body = file(i, name, size);
                     async move {
                         if presigned {
-                            presigned_path(&svc, &http, i, body).await;
+                            presigned_path(&svc, &http, i, name, body).await;
                         } else {
                             direct_path(&blob, &http, i, name, body).await;
                         }
@@ -208,6 +229,9 @@ async fn main() {
     // Warm up both paths (connections, page cache, prepared statements).
     round("warm")(false, 20.min(n)).await;
     round("warm")(true, 20.min(n)).await;
+    for counter in [&CREATE_US, &PUT_US, &CONFIRM_US] {
+        counter.store(0, Ordering::Relaxed);
+    }
     let direct = round("direct")(false, n).await;
     let presigned = round("presigned")(true, n).await;
 
@@ -227,6 +251,13 @@ async fn main() {
         "  presigned path    {presigned_rate:8.1} files/s {:8.1} MiB/s ({:.2} s)  create → PUT → confirm",
         mb / presigned.as_secs_f64(),
         presigned.as_secs_f64()
+    );
+    let per_file = |c: &AtomicU64| c.load(Ordering::Relaxed) as f64 / n as f64 / 1000.0;
+    println!(
+        "  presigned path per file: create {:.2} ms, PUT {:.2} ms, confirm {:.2} ms (wall, under concurrency)",
+        per_file(&CREATE_US),
+        per_file(&PUT_US),
+        per_file(&CONFIRM_US)
     );
     let ratio = presigned_rate / direct_rate;
     println!(

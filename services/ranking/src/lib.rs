@@ -28,6 +28,7 @@ pub mod runs;
 pub mod state;
 pub mod store;
 
+mod delivery;
 mod grpc;
 pub mod migration;
 
@@ -74,6 +75,13 @@ pub fn service(
             }
         });
     }
+    // Publicity and outcome events reach notices from the outbox, at least once.
+    let dispatcher = jifen_kit::outbox::Dispatcher::new(NAME, ctx.db.clone());
+    let (peers, tokens) = (ctx.peers.clone(), ctx.service_tokens.clone());
+    tokio::spawn(dispatcher.run(
+        move |event| delivery::deliver(peers.clone(), tokens.clone(), event),
+        ctx.shutdown.clone(),
+    ));
     jifen_proto::ranking::v1::ranking_service_server::RankingServiceServer::new(ranking)
         .max_decoding_message_size(limit)
         .max_encoding_message_size(limit)

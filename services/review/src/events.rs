@@ -3,9 +3,12 @@
 //! The outbox row's JSON payload carries the encoded `jifen.common.v1.Event` (base64 in `event`),
 //! so the envelope sent is byte-for-byte the one written in the transaction, event id included.
 
+use std::sync::Arc;
+
 use base64::Engine as _;
 use jifen_kit::component::Peers;
 use jifen_kit::outbox;
+use jifen_kit::service_token::ServiceTokens;
 use jifen_proto::common::v1 as common;
 use jifen_proto::common::v1::event::Payload;
 use prost::Message;
@@ -76,34 +79,34 @@ pub fn decode(event: &outbox::Event) -> Result<common::Event, String> {
 }
 
 /// The receivers of an event: notices for everything a person should hear about, ranking for
-/// status changes (board removal on withdrawal or re-opened verification) and confirmed scores.
+/// status changes (board removal on withdrawal or re-opened verification) and confirmed scores,
+/// materials for status changes (evidence of rejected or withdrawn applications is purged).
 pub fn receivers(topic: &str) -> &'static [&'static str] {
     match topic {
-        STATUS_CHANGED => &["notices", "ranking"],
+        STATUS_CHANGED => &["notices", "ranking", "materials"],
         SCORE_CONFIRMED => &["ranking"],
         OBJECTION_DECIDED => &["notices"],
         _ => &[],
     }
 }
 
-/// Sends one event to one receiver over its `DeliverEvent` rpc.
-async fn send(peers: &Peers, receiver: &str, envelope: &common::Event) -> Result<(), String> {
+/// Sends one event to one receiver over its `DeliverEvent` rpc, as the review component.
+async fn send(
+    peers: &Peers,
+    tokens: &ServiceTokens,
+    receiver: &str,
+    envelope: &common::Event,
+) -> Result<(), String> {
     let channel = peers.channel(receiver).map_err(|e| e.to_string())?;
-    let request = |tenant: &str| {
-        let mut meta = tonic::metadata::MetadataMap::new();
-        if let Ok(v) = tenant.parse() {
-            meta.insert(jifen_kit::auth::TENANT_HEADER, v);
-        }
-        meta
-    };
-    let meta = request(&envelope.tenant);
     let result = match receiver {
         "notices" => {
             use jifen_proto::notices::v1 as n;
-            let mut req = tonic::Request::new(n::DeliverEventRequest {
-                event: Some(envelope.clone()),
-            });
-            *req.metadata_mut() = meta;
+            let req = tokens.request(
+                n::DeliverEventRequest {
+                    event: Some(envelope.clone()),
+                },
+                &envelope.tenant,
+            );
             n::notices_service_client::NoticesServiceClient::new(channel)
                 .deliver_event(req)
                 .await
@@ -111,11 +114,26 @@ async fn send(peers: &Peers, receiver: &str, envelope: &common::Event) -> Result
         }
         "ranking" => {
             use jifen_proto::ranking::v1 as r;
-            let mut req = tonic::Request::new(r::DeliverEventRequest {
-                event: Some(envelope.clone()),
-            });
-            *req.metadata_mut() = meta;
+            let req = tokens.request(
+                r::DeliverEventRequest {
+                    event: Some(envelope.clone()),
+                },
+                &envelope.tenant,
+            );
             r::ranking_service_client::RankingServiceClient::new(channel)
+                .deliver_event(req)
+                .await
+                .map(|_| ())
+        }
+        "materials" => {
+            use jifen_proto::materials::v1 as m;
+            let req = tokens.request(
+                m::DeliverEventRequest {
+                    event: Some(envelope.clone()),
+                },
+                &envelope.tenant,
+            );
+            m::materials_service_client::MaterialsServiceClient::new(channel)
                 .deliver_event(req)
                 .await
                 .map(|_| ())
@@ -128,10 +146,14 @@ async fn send(peers: &Peers, receiver: &str, envelope: &common::Event) -> Result
 
 /// Delivers one outbox event to every receiver of its topic; any failure retries the whole
 /// event later (receivers dedupe on the event id).
-pub async fn deliver(peers: Peers, event: outbox::Event) -> Result<(), String> {
+pub async fn deliver(
+    peers: Peers,
+    tokens: Arc<ServiceTokens>,
+    event: outbox::Event,
+) -> Result<(), String> {
     let envelope = decode(&event)?;
     for receiver in receivers(&envelope.topic) {
-        send(&peers, receiver, &envelope).await?;
+        send(&peers, &tokens, receiver, &envelope).await?;
     }
     Ok(())
 }

@@ -46,8 +46,12 @@ pub fn dispatcher(ctx: &Context) -> Dispatcher {
 /// without [`service`].
 pub fn start_background(ctx: &Context, dispatcher: Dispatcher) {
     let peers = ctx.peers.clone();
+    let tokens = ctx.service_tokens.clone();
     let shutdown = ctx.shutdown.clone();
-    tokio::spawn(dispatcher.run(move |event| events::deliver(peers.clone(), event), shutdown));
+    tokio::spawn(dispatcher.run(
+        move |event| events::deliver(peers.clone(), tokens.clone(), event),
+        shutdown,
+    ));
 }
 
 /// Returns the gRPC service of this component, ready to be hosted, and starts its outbox
@@ -56,7 +60,10 @@ pub fn service(ctx: &Context) -> ReviewServiceServer<Review> {
     let limit = ctx.config.server.max_message_bytes;
     let dispatcher = dispatcher(ctx);
     start_background(ctx, dispatcher.clone());
-    let scores = Arc::new(score_source::GrpcScoreSource::new(ctx.peers.clone()));
+    let scores = Arc::new(score_source::GrpcScoreSource::new(
+        ctx.peers.clone(),
+        ctx.service_tokens.clone(),
+    ));
     ReviewServiceServer::new(Review::new(ctx.db.clone(), scores).with_dispatcher(dispatcher))
         .max_decoding_message_size(limit)
         .max_encoding_message_size(limit)

@@ -10,6 +10,9 @@ use std::fmt;
 
 use jifen_kit::component::Peers;
 use jifen_proto::scoring::v1 as sc;
+use std::sync::Arc;
+
+use jifen_kit::service_token::ServiceTokens;
 use jifen_proto::scoring::v1::scoring_service_client::ScoringServiceClient;
 use sha2::{Digest, Sha256};
 
@@ -86,12 +89,20 @@ pub trait ScoreSource: Send + Sync + fmt::Debug + 'static {
 #[derive(Debug, Clone)]
 pub struct GrpcScoreSource {
     peers: Peers,
+    tokens: Arc<ServiceTokens>,
 }
 
 impl GrpcScoreSource {
-    /// Returns a source calling the scoring peer.
-    pub fn new(peers: Peers) -> Self {
-        Self { peers }
+    /// Returns a source calling the scoring peer with review's service token.
+    pub fn new(peers: Peers, tokens: Arc<ServiceTokens>) -> Self {
+        Self { peers, tokens }
+    }
+
+    /// Wraps `msg` for a call in `tenant`, acting as the review component.
+    fn request<T>(&self, tenant: &str, msg: T) -> tonic::Request<T> {
+        let mut req = self.tokens.request(msg, tenant);
+        req.set_timeout(std::time::Duration::from_secs(10));
+        req
     }
 
     fn client(
@@ -105,18 +116,6 @@ impl GrpcScoreSource {
     }
 }
 
-/// Wraps `msg` for a call in `tenant` (the system credential is attached by the channel layer
-/// once identity issues service tokens).
-fn request<T>(tenant: &str, msg: T) -> tonic::Request<T> {
-    let mut req = tonic::Request::new(msg);
-    if let Ok(value) = tenant.parse() {
-        req.metadata_mut()
-            .insert(jifen_kit::auth::TENANT_HEADER, value);
-    }
-    req.set_timeout(std::time::Duration::from_secs(10));
-    req
-}
-
 #[tonic::async_trait]
 impl ScoreSource for GrpcScoreSource {
     async fn freeze(
@@ -127,7 +126,7 @@ impl ScoreSource for GrpcScoreSource {
     ) -> Result<u32, ScoreError> {
         let reply = self
             .client()?
-            .freeze_rule_set(request(
+            .freeze_rule_set(self.request(
                 tenant,
                 sc::FreezeRuleSetRequest {
                     rule_set_id: rule_set.rule_set_id.clone(),
@@ -148,7 +147,7 @@ impl ScoreSource for GrpcScoreSource {
     ) -> Result<Vec<IndicatorRoute>, ScoreError> {
         let reply = self
             .client()?
-            .get_effective_rule_set(request(
+            .get_effective_rule_set(self.request(
                 tenant,
                 sc::GetEffectiveRuleSetRequest {
                     rule_set_id: rule_set.rule_set_id.clone(),
@@ -184,7 +183,7 @@ impl ScoreSource for GrpcScoreSource {
     ) -> Result<sc::ScoreSheet, ScoreError> {
         Ok(self
             .client()?
-            .evaluate(request(tenant, req))
+            .evaluate(self.request(tenant, req))
             .await
             .map_err(from_status)?
             .into_inner())
@@ -197,7 +196,7 @@ impl ScoreSource for GrpcScoreSource {
     ) -> Result<sc::ScoreSheet, ScoreError> {
         Ok(self
             .client()?
-            .score_application(request(tenant, req))
+            .score_application(self.request(tenant, req))
             .await
             .map_err(from_status)?
             .into_inner())
