@@ -979,7 +979,7 @@ async fn a_street_reviewer_sees_only_their_street() {
         .collect();
     assert_eq!(
         ids,
-        [mine.application_id.clone()],
+        std::slice::from_ref(&mine.application_id),
         "the street filter cannot widen a street reviewer's queue"
     );
     let district = Svc::list_queue(

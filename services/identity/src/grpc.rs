@@ -444,11 +444,11 @@ impl Identity {
                 x: k.x.clone(),
                 alg: "EdDSA".to_owned(),
                 key_use: "sig".to_owned(),
-                not_before: (k.stored.not_before > 0).then(|| prost_types::Timestamp {
+                not_before: (k.stored.not_before > 0).then_some(prost_types::Timestamp {
                     seconds: k.stored.not_before,
                     nanos: 0,
                 }),
-                not_after: (k.stored.not_after > 0).then(|| prost_types::Timestamp {
+                not_after: (k.stored.not_after > 0).then_some(prost_types::Timestamp {
                     seconds: k.stored.not_after,
                     nanos: 0,
                 }),
