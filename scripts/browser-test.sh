@@ -13,6 +13,13 @@ if [[ ! -x /usr/bin/chromium ]]; then
     apt-get update >/dev/null && apt-get install -y chromium chromium-driver >/dev/null
   }
 fi
+if ! fc-list 2>/dev/null | grep -qi "cjk\|wqy\|droid sans fallback"; then
+  # Without a CJK font the screenshots show boxes where the Chinese text is.
+  echo "browser-test: installing fonts-noto-cjk"
+  apt-get install -y fonts-noto-cjk >/dev/null 2>&1 || {
+    apt-get update >/dev/null && apt-get install -y fonts-noto-cjk >/dev/null
+  } || echo "browser-test: no CJK font (screenshots will show boxes)"
+fi
 if [[ ! -d tests/browser/node_modules/playwright-core ]]; then
   echo "browser-test: installing playwright-core"
   (cd tests/browser && if [[ -f package-lock.json ]]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi) >/dev/null

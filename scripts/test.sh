@@ -95,6 +95,7 @@ step "cargo clippy -D warnings" cargo clippy --workspace --all-targets --locked 
 step "cargo test (unit, integration, end-to-end)" cargo test --workspace --locked
 step "cargo build (jifen binary)" cargo build -p jifen --locked
 step "smoke: jifen as a newcomer runs it (Python gRPC client)" scripts/smoke.sh "$root/target/debug/jifen"
+step "browser tests (Chromium + playwright-core)" scripts/browser-test.sh
 step "helm chart and kustomize checks" scripts/chart-check.sh "$root/target/debug/jifen"
 
 echo

@@ -57,6 +57,8 @@ async fn start() -> TestJifen {
     config.auth.password_iterations = 1;
     config.auth.login_free_attempts = 3;
     config.auth.seed_admin_password = SEED_PASSWORD.to_owned();
+    // Identity and scoring only: other components would run elsewhere and share this secret.
+    config.auth.service_secret = "identity-tests-service-secret-0123456789".to_owned();
     let jifen = TestJifen::start_with(config, &[Target::Identity, Target::Scoring]).await;
     let db = jifen_kit::db::connect("identity", &jifen.config.database, jifen.data_dir.path())
         .await

@@ -98,14 +98,18 @@ async fn presigned_path(
         verifier_department: String::new(),
     });
     request.extensions_mut().insert(who.clone());
+    let started = Instant::now();
     let created = svc
         .create_upload(request)
         .await
         .expect("create")
         .into_inner();
+    add(&CREATE_US, started);
     let upload = created.upload.expect("upload");
     let headers: Vec<(String, String)> = upload.headers.into_iter().collect();
+    let started = Instant::now();
     put(http, &upload.url, &headers, body).await;
+    add(&PUT_US, started);
     let mut confirm = tonic::Request::new(pb::ConfirmUploadRequest {
         material_id: created.material.expect("material").material_id,
     });

@@ -289,9 +289,15 @@ pub(crate) async fn freeze(
         return Err(ScoringError::invalid("cycle_id", "请指定积分周期"));
     }
     let db = book.db();
-    let own = rule_set::find(db, &caller.tenant, id, version).await?;
+    // Version 0 names the latest released version (the proto's RuleSetRef convention).
+    let own = if version == 0 {
+        rule_set::latest(db, &caller.tenant, id, true).await?
+    } else {
+        rule_set::find(db, &caller.tenant, id, version).await?
+    };
     let row = match own {
         Some(row) => Some(row),
+        None if version == 0 => rule_set::latest(db, CITY_TENANT, id, true).await?,
         None => rule_set::find(db, CITY_TENANT, id, version)
             .await?
             .filter(|r| status_of(r).is_released()),
