@@ -57,6 +57,17 @@ start mono --data-dir "$work/data" --grpc-addr "127.0.0.1:$g" --http-addr "127.0
 "$py" scripts/smoke/grpc_check.py "127.0.0.1:$g" "${SIX[@]}" || fail "health/reflection (monolithic)"
 [[ "$(curl -fsS "http://127.0.0.1:$h/healthz")" == "ok" ]] || fail "/healthz"
 curl -fsS "http://127.0.0.1:$h/metrics" | grep -q jifen_grpc_server_requests_total || fail "/metrics"
+echo "--- jifen loadgen (tiny smoke run, with its same-run baseline)"
+"$bin" loadgen --quiet --url "http://127.0.0.1:$h" --mix simulate=3,rules=1,tenants=1,page=1 \
+  --concurrency 4 --requests 60 --duration 20s --baseline --json "$work/load.json" | sed 's/^/  /'
+python3 - "$work/load.json" <<'PY' || fail "loadgen smoke"
+import json, sys
+r = json.load(open(sys.argv[1]))
+c = r["result"]["by_class"]
+assert r["result"]["requests"] == 60, r["result"]
+assert c.get("server_error", 0) == 0 and c.get("transport", 0) == 0, c
+assert r["baseline"]["requests"] == 60, r["baseline"]
+PY
 kill -TERM "${pids[-1]}"; wait "${pids[-1]}" || fail "monolithic run did not stop cleanly on SIGTERM"
 
 echo "--- jifen run --target scoring"

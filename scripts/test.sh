@@ -92,7 +92,7 @@ ensure_redis || { echo "test.sh: no Redis available" >&2; exit 1; }
 
 step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo clippy -D warnings" cargo clippy --workspace --all-targets --locked -- -D warnings
-step "cargo test (unit, integration, end-to-end)" cargo test --workspace --locked
+step "cargo test (unit, integration, end-to-end)" cargo test --workspace --locked --no-fail-fast
 step "cargo build (jifen binary)" cargo build -p jifen --locked
 step "smoke: jifen as a newcomer runs it (Python gRPC client)" scripts/smoke.sh "$root/target/debug/jifen"
 step "browser tests (Chromium + playwright-core)" scripts/browser-test.sh

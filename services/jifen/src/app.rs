@@ -87,7 +87,6 @@ impl Plan {
         let addr = |r: Result<SocketAddr, jifen_kit::config::ConfigError>| {
             r.map_err(|e| StartError::Dependency(e.to_string()))
         };
-        service_secret(config, targets)?;
         let mut grpc_services = vec!["", jifen_kit::grpc_server::HEALTH_SERVICE];
         grpc_services.extend(targets.iter().filter_map(|t| t.grpc_service()));
         let mut http_paths = HTTP_PATHS.to_vec();
@@ -161,23 +160,25 @@ fn dependency(err: impl std::fmt::Display) -> StartError {
     StartError::Dependency(err.to_string())
 }
 
-/// Returns the secret signing service tokens: the configured one, or a random one when this
-/// process runs every component (nobody else needs to verify its tokens).
-pub fn service_secret(config: &Config, targets: &[Target]) -> Result<Vec<u8>, StartError> {
+/// Returns the secret signing service tokens: the configured one, or a random per-process one.
+///
+/// A random secret is right when this process runs every component (nobody else verifies its
+/// tokens). A process running only some components with a random secret still serves users and
+/// public calls, but its calls to and from other processes are refused: it says so in the log.
+pub fn service_secret(config: &Config, targets: &[Target]) -> Vec<u8> {
     if !config.auth.service_secret.is_empty() {
-        return Ok(config.auth.service_secret.as_bytes().to_vec());
+        return config.auth.service_secret.as_bytes().to_vec();
     }
-    if crate::target::ALL.iter().all(|t| targets.contains(t)) {
-        use rand::RngCore;
-        let mut secret = vec![0u8; 32];
-        rand::rng().fill_bytes(&mut secret);
-        return Ok(secret);
+    if !crate::target::ALL.iter().all(|t| targets.contains(t)) {
+        tracing::warn!(
+            "auth.service_secret is not set: calls between this process and other jifen \
+             processes will be refused (set JIFEN__AUTH__SERVICE_SECRET, the same in every pod)"
+        );
     }
-    Err(StartError::Dependency(
-        "auth.service_secret must be set when components run in separate processes \
-         (e.g. JIFEN__AUTH__SERVICE_SECRET, the same in every pod)"
-            .to_owned(),
-    ))
+    use rand::RngCore;
+    let mut secret = vec![0u8; 32];
+    rand::rng().fill_bytes(&mut secret);
+    secret
 }
 
 /// Opens and migrates the database of `target`.
@@ -247,7 +248,7 @@ impl App {
         let peers = Peers::new(&config, grpc_addr);
         let service_tokens = Arc::new(ServiceTokens::new(
             "jifen",
-            &service_secret(&config, targets)?,
+            &service_secret(&config, targets),
         ));
 
         let mut server = GrpcServer::new();
