@@ -183,3 +183,21 @@ where
     }
     out
 }
+
+#[tokio::test]
+async fn jwks_is_published_at_the_well_known_path() {
+    let jifen = start(loopback_config()).await;
+    let response = reqwest::get(format!("{}/.well-known/jwks.json", jifen.http_url()))
+        .await
+        .expect("answers");
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.expect("json");
+    let keys = body["keys"].as_array().expect("keys");
+    assert!(!keys.is_empty(), "{body}");
+    assert!(
+        keys.iter()
+            .all(|k| k["kty"] == "OKP" && k["crv"] == "Ed25519"),
+        "{body}"
+    );
+    jifen.stop().await;
+}

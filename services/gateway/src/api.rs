@@ -41,6 +41,30 @@ pub fn all_paths() -> Vec<&'static str> {
 
 type ApiResult = Result<Json<Value>, Problem>;
 
+/// `GET /.well-known/jwks.json`: identity's public signing keys (RFC 7517), for anyone who
+/// verifies jifen access tokens.
+pub async fn jwks(
+    State(clients): State<Clients>,
+    headers: HeaderMap,
+) -> Result<axum::response::Response, Problem> {
+    use axum::response::IntoResponse;
+    let response = clients
+        .identity()
+        .get_jwks(request(&headers, identity::GetJwksRequest::default()))
+        .await?
+        .into_inner();
+    let mut out = response.jwks_json.into_response();
+    out.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/jwk-set+json"),
+    );
+    out.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("public, max-age=300"),
+    );
+    Ok(out)
+}
+
 /// `GET /api/v1/tenants`: the districts and county-level cities.
 pub async fn tenants(State(clients): State<Clients>, headers: HeaderMap) -> ApiResult {
     let response = clients

@@ -132,6 +132,7 @@ pub fn router_with(
 ) -> Result<Router, jifen_kit::grpc_client::PeerError> {
     let clients = Clients::new(peers, &edge.s3_endpoint)?;
     let api = Router::new()
+        .route("/.well-known/jwks.json", get(api::jwks))
         .route("/api/v1/tenants", get(api::tenants))
         .route("/api/v1/simulate", post(api::simulate))
         .route("/api/v1/rules", get(api::rules))

@@ -93,9 +93,18 @@ impl TestJifen {
     }
 
     /// Starts `targets` with an explicit configuration.
-    pub async fn start_with(mut config: Config, targets: &[Target]) -> Self {
+    pub async fn start_with(config: Config, targets: &[Target]) -> Self {
         #[allow(clippy::expect_used)]
         let data_dir = tempfile::tempdir().expect("temp data dir");
+        Self::start_in(config, data_dir, targets).await
+    }
+
+    /// Starts `targets` with an explicit configuration in a prepared data dir (e.g. seeded).
+    pub async fn start_in(
+        mut config: Config,
+        data_dir: tempfile::TempDir,
+        targets: &[Target],
+    ) -> Self {
         #[allow(clippy::expect_used)]
         let app = App::start(
             config.clone(),

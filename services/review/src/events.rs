@@ -163,8 +163,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn status_changes_reach_notices_and_ranking() {
-        assert_eq!(receivers(STATUS_CHANGED), ["notices", "ranking"]);
+    fn status_changes_reach_notices_ranking_and_materials() {
+        assert_eq!(
+            receivers(STATUS_CHANGED),
+            ["notices", "ranking", "materials"]
+        );
         assert_eq!(receivers(SCORE_CONFIRMED), ["ranking"]);
         assert_eq!(receivers(OBJECTION_DECIDED), ["notices"]);
     }
