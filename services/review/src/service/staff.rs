@@ -267,12 +267,12 @@ impl Review {
     ) -> Result<pb::Application, ReviewError> {
         scope::acting_role(caller, &REVIEWERS)?;
         let app = repo::application(&self.db, &caller.tenant, &req.application_id).await?;
+        expect_version(app.version, req.expected_version)?;
         let from = from_i32(app.status);
         let level = Level::of_status(from).ok_or_else(|| {
             ReviewError::Precondition(format!("申请状态为「{}」，当前无需审核", label(from)))
         })?;
         let role = scope::may_review(caller, level, &app.street_code)?;
-        expect_version(app.version, req.expected_version)?;
         let actor = Actor::new(caller, role);
         match level {
             Level::Street => {
@@ -587,6 +587,7 @@ impl Review {
             return Err(ReviewError::invalid("gate_code", "请指定资格条件"));
         }
         let app = repo::application(&self.db, &caller.tenant, &req.application_id).await?;
+        expect_version(app.version, req.expected_version)?;
         let status = from_i32(app.status);
         if crate::domain::state_machine::is_final(status) || status == Status::Draft {
             return Err(ReviewError::Precondition(format!(
@@ -594,7 +595,6 @@ impl Review {
                 label(status)
             )));
         }
-        expect_version(app.version, req.expected_version)?;
         let actor = Actor::new(caller, role);
         let mut decisions = app.gate_decisions.as_array().cloned().unwrap_or_default();
         decisions.retain(|d| d["gate_code"] != json!(req.gate_code));
