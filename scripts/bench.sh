@@ -5,6 +5,7 @@
 #
 #   scripts/bench.sh            # everything
 #   BENCH_QUICK=1 scripts/bench.sh   # shorter runs (noisier)
+#   BENCH_COMPONENTS=0 scripts/bench.sh   # only the whole-process figures
 #
 # Every benchmark prints lines of the form
 #   BENCH | <what> | <jifen figure> | <baseline figure> | <ratio> | <goal> | <met: yes/no>
@@ -65,7 +66,7 @@ JIFEN__GATEWAY__TENANT_MAX_IN_FLIGHT=32 JIFEN__GATEWAY__TENANT_RATE_PER_SEC=300 
   "$bin" run --data-dir "$data2" --grpc-addr "127.0.0.1:$g" --http-addr "127.0.0.1:$h" >"$out/spike-run.log" 2>&1 &
 pid=$!
 until grep -q '^jifen ready' "$out/spike-run.log"; do sleep 0.01; done
-"$bin" loadgen --quiet --url "http://127.0.0.1:$h" --mix simulate=1 --concurrency 256 \
+"$bin" loadgen --quiet --url "http://127.0.0.1:$h" --mix rules=1 --concurrency 256 \
   --rate 3000 --requests 200000 --duration "${secs}s" --json "$out/spike.json" >"$out/spike.md"
 python3 - "$out/spike.json" >>"$rows" <<'PY'
 import json, sys
@@ -80,7 +81,8 @@ tail -n 1 "$rows"
 kill $pid; wait $pid 2>/dev/null || true; rm -rf "$data2"
 
 # --- component benchmarks (criterion / harness-free benches printing BENCH lines) --------
-for spec in "jifen-rules evaluate" "jifen-ranking ranking_run" "jifen-identity token_verification" \
+[[ "${BENCH_COMPONENTS:-1}" == 0 ]] && note "skipping component benches (BENCH_COMPONENTS=0)"
+[[ "${BENCH_COMPONENTS:-1}" == 0 ]] || for spec in "jifen-rules evaluate" "jifen-ranking ranking_run" "jifen-identity token_verification" \
             "jifen-review submit" "jifen-materials upload"; do
   set -- $spec
   if grep -q "name = \"$2\"" "services/${1#jifen-}/Cargo.toml" 2>/dev/null; then
