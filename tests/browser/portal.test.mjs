@@ -43,9 +43,10 @@ async function session() {
   });
   if (process.env.JIFEN_BROWSER_TRACE) page.on('console', (m) => console.log(`  console ${m.type()}: ${m.text()}`));
   if (process.env.JIFEN_BROWSER_TRACE) page.on('pageerror', (e) => console.log(`  pageerror: ${e.message}`));
+  if (process.env.JIFEN_BROWSER_TRACE) page.on('request', (r) => { if (r.url().includes('/api/') && r.method() !== 'GET') console.log(`  sent ${r.method()} ${new URL(r.url()).pathname}`); });
   if (process.env.JIFEN_BROWSER_TRACE) page.on('requestfinished', async (r) => { if (r.url().includes('/api/') && r.method() !== 'GET') { const resp = await r.response(); console.log(`  api ${r.method()} ${new URL(r.url()).pathname} -> ${resp && resp.status()} ${r.timing().responseEnd | 0} ms`); } });
   page.on('requestfailed', (r) => console.log(`  api ${r.method()} ${r.url()} failed: ${r.failure() && r.failure().errorText}`));
-  page.setDefaultTimeout(15000);
+  page.setDefaultTimeout(Number(process.env.JIFEN_BROWSER_TIMEOUT_MS || 15000));
   return { context, page };
 }
 
