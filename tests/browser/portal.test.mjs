@@ -220,6 +220,17 @@ try {
   await fits(r, 'application-draft');
   reached.push('evidence uploaded');
   await r.getByRole('button', { name: '提交申请' }).click();
+  if (process.env.JIFEN_BROWSER_TRACE) {
+    await r.waitForTimeout(2000);
+    console.log('  after submit click:', JSON.stringify({
+      url: r.url(),
+      error: await r.textContent('#app-error').catch(() => null),
+      message: await r.textContent('#app-message').catch(() => null),
+      status: await r.textContent('#app-status').catch(() => null),
+      facts: await r.locator('[data-fact]').count(),
+      buttons: await r.getByRole('button', { name: '提交申请' }).count(),
+    }));
+  }
   const submitError = await settle(r, '#app-status', '已提交', '#app-error').catch(async (e) => {
     const shown = await r.textContent('#app-error').catch(() => '');
     return `no answer on the page (${shown || e.message})`;
