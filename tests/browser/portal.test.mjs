@@ -229,6 +229,7 @@ try {
       status: await r.textContent('#app-status').catch(() => null),
       facts: await r.locator('[data-fact]').count(),
       buttons: await r.getByRole('button', { name: '提交申请' }).count(),
+      alerts: await r.locator('[role=alert]').allTextContents(),
     }));
   }
   const submitError = await settle(r, '#app-status', '已提交', '#app-error').catch(async (e) => {
