@@ -14,29 +14,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::problem::{Problem, RETRY_AFTER_SECS};
 
-/// Admission limits.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Limits {
-    /// Requests in flight across the whole edge.
-    pub max_in_flight: usize,
-    /// Requests per second across the whole edge.
-    pub rate_per_sec: f64,
-    /// Requests in flight for one tenant.
-    pub tenant_max_in_flight: usize,
-    /// Requests per second for one tenant.
-    pub tenant_rate_per_sec: f64,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            max_in_flight: 1024,
-            rate_per_sec: 5000.0,
-            tenant_max_in_flight: 512,
-            tenant_rate_per_sec: 2000.0,
-        }
-    }
-}
+/// Admission limits: the `[gateway]` section of the configuration.
+pub use jifen_kit::config::GatewayConfig as Limits;
 
 /// A token bucket refilled continuously; `burst` = one second of rate.
 #[derive(Debug)]
@@ -90,10 +69,10 @@ impl Admission {
     /// Returns admission state for `limits`.
     pub fn new(limits: Limits) -> Self {
         Self {
-            limits,
             in_flight: Arc::new(Semaphore::new(limits.max_in_flight)),
             bucket: Arc::new(Mutex::new(Bucket::new(limits.rate_per_sec))),
             tenants: Arc::new(Mutex::new(HashMap::new())),
+            limits,
         }
     }
 

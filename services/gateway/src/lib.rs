@@ -97,11 +97,6 @@ pub struct Edge {
     pub s3_endpoint: String,
 }
 
-/// Returns the gateway's routes with admission control and security applied.
-pub fn router(peers: &Peers, limits: Limits) -> Result<Router, jifen_kit::grpc_client::PeerError> {
-    router_with(peers, limits, Edge::default())
-}
-
 /// Pages of the portal: path and embedded file.
 pub const PAGES: &[(&str, &str)] = &[
     ("/", "index.html"),

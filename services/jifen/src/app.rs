@@ -289,12 +289,7 @@ impl App {
             .route("/healthz", get(|| async { "ok" }))
             .route("/readyz", get(readyz).with_state(ready.clone()));
         if targets.contains(&Target::Gateway) {
-            let limits = jifen_gateway::Limits {
-                max_in_flight: config.gateway.max_in_flight,
-                rate_per_sec: config.gateway.rate_per_sec,
-                tenant_max_in_flight: config.gateway.tenant_max_in_flight,
-                tenant_rate_per_sec: config.gateway.tenant_rate_per_sec,
-            };
+            let limits = config.gateway.clone();
             let edge = jifen_gateway::Edge {
                 s3_endpoint: s3_endpoint.clone(),
             };
