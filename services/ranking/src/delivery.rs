@@ -79,20 +79,7 @@ pub(crate) async fn deliver(
     tokens: Arc<ServiceTokens>,
     event: outbox::Event,
 ) -> Result<(), String> {
-    use jifen_proto::notices::v1 as n;
-    let envelope = envelope(&event)?;
-    let channel = peers.channel("notices").map_err(|e| e.to_string())?;
-    let request = tokens.request(
-        n::DeliverEventRequest {
-            event: Some(envelope),
-        },
-        &event.tenant,
-    );
-    n::notices_service_client::NoticesServiceClient::new(channel)
-        .deliver_event(request)
-        .await
-        .map(|_| ())
-        .map_err(|status| format!("notices: {}: {}", status.code(), status.message()))
+    jifen_kit::event_delivery::deliver_to(&peers, &tokens, "notices", &envelope(&event)?).await
 }
 
 #[cfg(test)]

@@ -90,60 +90,6 @@ pub fn receivers(topic: &str) -> &'static [&'static str] {
     }
 }
 
-/// Sends one event to one receiver over its `DeliverEvent` rpc, as the review component.
-async fn send(
-    peers: &Peers,
-    tokens: &ServiceTokens,
-    receiver: &str,
-    envelope: &common::Event,
-) -> Result<(), String> {
-    let channel = peers.channel(receiver).map_err(|e| e.to_string())?;
-    let result = match receiver {
-        "notices" => {
-            use jifen_proto::notices::v1 as n;
-            let req = tokens.request(
-                n::DeliverEventRequest {
-                    event: Some(envelope.clone()),
-                },
-                &envelope.tenant,
-            );
-            n::notices_service_client::NoticesServiceClient::new(channel)
-                .deliver_event(req)
-                .await
-                .map(|_| ())
-        }
-        "ranking" => {
-            use jifen_proto::ranking::v1 as r;
-            let req = tokens.request(
-                r::DeliverEventRequest {
-                    event: Some(envelope.clone()),
-                },
-                &envelope.tenant,
-            );
-            r::ranking_service_client::RankingServiceClient::new(channel)
-                .deliver_event(req)
-                .await
-                .map(|_| ())
-        }
-        "materials" => {
-            use jifen_proto::materials::v1 as m;
-            let req = tokens.request(
-                m::DeliverEventRequest {
-                    event: Some(envelope.clone()),
-                },
-                &envelope.tenant,
-            );
-            m::materials_service_client::MaterialsServiceClient::new(channel)
-                .deliver_event(req)
-                .await
-                .map(|_| ())
-        }
-        other => return Err(format!("unknown receiver {other}")),
-    };
-    // UNIMPLEMENTED is "not ready yet": an error, so the dispatcher retries later; never dropped.
-    result.map_err(|status| format!("{receiver}: {}: {}", status.code(), status.message()))
-}
-
 /// Delivers one outbox event to every receiver of its topic; any failure retries the whole
 /// event later (receivers dedupe on the event id).
 pub async fn deliver(
@@ -153,7 +99,7 @@ pub async fn deliver(
 ) -> Result<(), String> {
     let envelope = decode(&event)?;
     for receiver in receivers(&envelope.topic) {
-        send(&peers, &tokens, receiver, &envelope).await?;
+        jifen_kit::event_delivery::deliver_to(&peers, &tokens, receiver, &envelope).await?;
     }
     Ok(())
 }
