@@ -164,10 +164,9 @@ async fn overload_gets_429_with_retry_after_and_never_5xx() {
             break;
         }
     }
-    if let Some(page) = page {
-        assert!(page.contains("http-equiv=\"refresh\""));
-        assert!(page.contains("排队"));
-    }
+    let page = page.expect("a browser over the limit gets the waiting page");
+    assert!(page.contains("http-equiv=\"refresh\""));
+    assert!(page.contains("排队"));
     jifen.stop().await;
 }
 
