@@ -134,8 +134,14 @@ pub fn generate_signing_key(not_before: i64) -> Result<StoredSigningKey, Identit
     })
 }
 
+/// A key id: readable creation time plus a random suffix, so two keys made in the same
+/// millisecond (a rotation right after first start) never share an id.
 fn new_kid(prefix: &str) -> String {
-    format!("{prefix}{}", chrono::Utc::now().format("%Y%m%d%H%M%S%3f"))
+    let suffix: u32 = rand::random();
+    format!(
+        "{prefix}{}-{suffix:08x}",
+        chrono::Utc::now().format("%Y%m%d%H%M%S%3f")
+    )
 }
 
 fn random_32() -> [u8; 32] {
