@@ -219,6 +219,9 @@ try {
   }
   await fits(r, 'application-draft');
   reached.push('evidence uploaded');
+  // Leave the last number field first, as a resident closing the phone keyboard does: Chromium
+  // scrolls when that field loses focus, which would move the button between press and release.
+  await r.evaluate(() => document.activeElement && document.activeElement.blur());
   await r.getByRole('button', { name: '提交申请' }).click();
   if (process.env.JIFEN_BROWSER_TRACE) {
     await r.waitForTimeout(2000);

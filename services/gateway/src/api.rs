@@ -3,13 +3,15 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
 use jifen_proto::identity::v1 as identity;
 use jifen_proto::scoring::v1 as scoring;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::Clients;
+use crate::cache;
 use crate::grpc_call::request;
 use crate::problem::Problem;
 
@@ -66,10 +68,26 @@ pub async fn jwks(
 }
 
 /// `GET /api/v1/tenants`: the districts and county-level cities.
-pub async fn tenants(State(clients): State<Clients>, headers: HeaderMap) -> ApiResult {
+pub async fn tenants(
+    State(clients): State<Clients>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, Problem> {
+    let policy = cache::Policy::Public(std::time::Duration::from_secs(60));
+    cache::cached(
+        &clients.cache,
+        policy,
+        &headers,
+        &uri,
+        tenant_list(&clients, &headers),
+    )
+    .await
+}
+
+async fn tenant_list(clients: &Clients, headers: &HeaderMap) -> Result<Value, Problem> {
     let response = clients
         .identity()
-        .list_tenants(request(&headers, identity::ListTenantsRequest::default()))
+        .list_tenants(request(headers, identity::ListTenantsRequest::default()))
         .await?
         .into_inner();
     let tenants: Vec<Value> = response
@@ -86,7 +104,7 @@ pub async fn tenants(State(clients): State<Clients>, headers: HeaderMap) -> ApiR
             })
         })
         .collect();
-    Ok(Json(json!({ "tenants": tenants })))
+    Ok(json!({ "tenants": tenants }))
 }
 
 /// Body of `POST /api/v1/simulate`.
@@ -201,14 +219,31 @@ pub struct RulesQuery {
 pub async fn rules(
     State(clients): State<Clients>,
     headers: HeaderMap,
+    uri: Uri,
     query: Result<Query<RulesQuery>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult {
+) -> Result<Response, Problem> {
     let Query(query) =
         query.map_err(|_| Problem::invalid("请提供地区（tenant）和积分事项（benefit）"))?;
+    let policy = cache::Policy::Public(std::time::Duration::from_secs(30));
+    cache::cached(
+        &clients.cache,
+        policy,
+        &headers,
+        &uri,
+        rule_table(&clients, &headers, query),
+    )
+    .await
+}
+
+async fn rule_table(
+    clients: &Clients,
+    headers: &HeaderMap,
+    query: RulesQuery,
+) -> Result<Value, Problem> {
     let effective = clients
         .scoring()
         .get_public_rule_set(request(
-            &headers,
+            headers,
             scoring::GetPublicRuleSetRequest {
                 tenant: query.tenant,
                 benefit: query.benefit,
@@ -219,7 +254,7 @@ pub async fn rules(
         .into_inner();
     let document: Value =
         serde_json::from_str(&effective.effective_document_json).unwrap_or(Value::Null);
-    Ok(Json(json!({
+    Ok(json!({
         "rule_set": effective.rule_set.as_ref().map(|r| json!({
             "id": r.rule_set_id, "version": r.version, "title": r.title_zh,
         })),
@@ -243,5 +278,5 @@ pub async fn rules(
         "gates": effective.gates.iter().map(|g| json!({
             "code": g.code, "name": g.name_zh, "manual": g.manual,
         })).collect::<Vec<_>>(),
-    })))
+    }))
 }

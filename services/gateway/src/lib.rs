@@ -13,6 +13,7 @@ use jifen_proto::scoring::v1::scoring_service_client::ScoringServiceClient;
 
 pub mod admission;
 pub mod api;
+pub mod cache;
 pub mod charts;
 pub mod dynamic_call;
 pub mod grpc_call;
@@ -34,6 +35,8 @@ pub struct Clients {
     /// Object-store endpoint presigned URLs point at (uploads are relayed only there).
     s3_endpoint: String,
     http: reqwest::Client,
+    /// Short-lived answers of the hottest GET routes (see [`cache`]).
+    pub cache: std::sync::Arc<cache::ResponseCache>,
 }
 
 impl Clients {
@@ -60,6 +63,7 @@ impl Clients {
                 .timeout(std::time::Duration::from_secs(60))
                 .build()
                 .unwrap_or_default(),
+            cache: std::sync::Arc::default(),
         })
     }
 

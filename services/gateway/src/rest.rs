@@ -8,7 +8,8 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Query, RawPathParams, State};
-use axum::http::{HeaderMap, Method};
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::IntoResponse as _;
 use bytes::Bytes;
 use prost_reflect::{Kind, MessageDescriptor};
 use serde_json::{Map, Value};
@@ -561,8 +562,12 @@ pub async fn forward(
 /// Adds every route of [`ROUTES`] to `router`.
 pub fn routes(mut router: axum::Router<Clients>) -> axum::Router<Clients> {
     for route in ROUTES {
+        let cache_policy = (route.method == "GET")
+            .then(|| crate::cache::policy(route.path))
+            .flatten();
         let handler = move |State(clients): State<Clients>,
                             headers: HeaderMap,
+                            uri: Uri,
                             params: RawPathParams,
                             query: Result<Query<HashMap<String, String>>, _>,
                             body: Bytes| async move {
@@ -574,9 +579,13 @@ pub fn routes(mut router: axum::Router<Clients>) -> axum::Router<Clients> {
                 query.map_err(|_: axum::extract::rejection::QueryRejection| {
                     Problem::invalid("查询参数格式不正确")
                 })?;
-            forward(route, &clients, &headers, &path, &query.0, &body)
-                .await
-                .map(Json)
+            let answer = forward(route, &clients, &headers, &path, &query.0, &body);
+            match cache_policy {
+                Some(policy) => {
+                    crate::cache::cached(&clients.cache, policy, &headers, &uri, answer).await
+                }
+                None => answer.await.map(|v| Json(v).into_response()),
+            }
         };
         let method = Method::from_bytes(route.method.as_bytes()).unwrap_or(Method::GET);
         let filter = axum::routing::MethodFilter::try_from(method)
