@@ -82,7 +82,8 @@ kill $pid; wait $pid 2>/dev/null || true; rm -rf "$data2"
 
 # --- component benchmarks (criterion / harness-free benches printing BENCH lines) --------
 [[ "${BENCH_COMPONENTS:-1}" == 0 ]] && note "skipping component benches (BENCH_COMPONENTS=0)"
-[[ "${BENCH_COMPONENTS:-1}" == 0 ]] || for spec in "jifen-rules evaluate" "jifen-ranking ranking_run" "jifen-identity token_verification" \
+[[ "${BENCH_COMPONENTS:-1}" == 0 ]] || for spec in "jifen score_rank" "jifen-ranking get_rank" "jifen-rules evaluate" \
+            "jifen-ranking ranking_run" "jifen-identity token_verification" \
             "jifen-review submit" "jifen-materials upload"; do
   set -- $spec
   if grep -q "name = \"$2\"" "services/${1#jifen-}/Cargo.toml" 2>/dev/null; then

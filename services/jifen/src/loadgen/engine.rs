@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::ops::{Mix, Operation};
+use super::ops::Mix;
+use super::resident::{Resident, Season, Step};
 
 /// Bounds and shape of one load run.
 #[derive(Debug, Clone)]
@@ -45,6 +46,8 @@ pub struct Stats {
     pub by_class: BTreeMap<String, u64>,
     /// Requests per operation.
     pub by_operation: BTreeMap<String, u64>,
+    /// Answers that were not a success, by operation and status (e.g. `score_rank 404`).
+    pub failures: BTreeMap<String, u64>,
 }
 
 impl Stats {
@@ -54,8 +57,8 @@ impl Stats {
     }
 }
 
-fn class_of(result: &Result<reqwest::StatusCode, reqwest::Error>) -> &'static str {
-    match result {
+fn class_of(result: &Result<Step, reqwest::Error>) -> &'static str {
+    match result.as_ref().map(|(_, status)| status) {
         Ok(s) if s.is_success() => "ok",
         Ok(s) if s.as_u16() == 429 => "too_many_requests",
         Ok(s) if s.is_client_error() => "client_error",
@@ -69,11 +72,19 @@ fn class_of(result: &Result<reqwest::StatusCode, reqwest::Error>) -> &'static st
 struct Worker {
     latencies_us: Vec<u64>,
     by_class: BTreeMap<&'static str, u64>,
-    by_operation: BTreeMap<Operation, u64>,
+    by_operation: BTreeMap<&'static str, u64>,
+    failures: BTreeMap<String, u64>,
 }
 
-/// Runs `load` against `base` with `mix`.
-pub async fn run_load(base: &str, mix: &Mix, load: &Load) -> anyhow::Result<Stats> {
+/// Runs `load` against `base` with `mix`, residents applying in `season`. `residents` gives the
+/// virtual users their starting state (one each, in order); the others start as newcomers.
+pub async fn run_load(
+    base: &str,
+    mix: &Mix,
+    load: &Load,
+    season: &Season,
+    mut residents: Vec<Resident>,
+) -> anyhow::Result<Stats> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(load.concurrency)
         .timeout(Duration::from_secs(10))
@@ -88,7 +99,10 @@ pub async fn run_load(base: &str, mix: &Mix, load: &Load) -> anyhow::Result<Stat
     let started = Instant::now();
     let deadline = started + load.duration;
     let mut tasks = tokio::task::JoinSet::new();
+    residents.reverse();
     for _ in 0..load.concurrency {
+        let mut resident = residents.pop().unwrap_or_default();
+        let season = season.clone();
         let client = client.clone();
         let base = base.to_owned();
         let mix = mix.clone();
@@ -111,12 +125,31 @@ pub async fn run_load(base: &str, mix: &Mix, load: &Load) -> anyhow::Result<Stat
                 }
                 let op = mix.pick(n);
                 let t0 = Instant::now();
-                let result = op.send(&client, &base, n).await;
+                let result = op.send(&client, &base, n, &mut resident, &season).await;
                 worker
                     .latencies_us
                     .push(u64::try_from(t0.elapsed().as_micros()).unwrap_or(u64::MAX));
                 *worker.by_class.entry(class_of(&result)).or_default() += 1;
-                *worker.by_operation.entry(op).or_default() += 1;
+                let counted = result.as_ref().map_or(op.name(), |(name, _)| *name);
+                *worker.by_operation.entry(counted).or_default() += 1;
+                let failure = match &result {
+                    Ok((_, status)) if status.is_success() => None,
+                    Ok((_, status)) => Some(status.as_u16().to_string()),
+                    Err(e) => Some(
+                        if e.is_timeout() {
+                            "timeout"
+                        } else {
+                            "transport"
+                        }
+                        .to_owned(),
+                    ),
+                };
+                if let Some(failure) = failure {
+                    *worker
+                        .failures
+                        .entry(format!("{counted} {failure}"))
+                        .or_default() += 1;
+                }
                 bar.inc(1);
             }
             worker
@@ -131,7 +164,10 @@ pub async fn run_load(base: &str, mix: &Mix, load: &Load) -> anyhow::Result<Stat
             *stats.by_class.entry(class.to_owned()).or_default() += n;
         }
         for (op, n) in worker.by_operation {
-            *stats.by_operation.entry(op.name().to_owned()).or_default() += n;
+            *stats.by_operation.entry(op.to_owned()).or_default() += n;
+        }
+        for (failure, n) in worker.failures {
+            *stats.failures.entry(failure).or_default() += n;
         }
     }
     bar.finish_and_clear();

@@ -7,6 +7,7 @@
 mod engine;
 mod ops;
 mod report;
+mod resident;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -17,6 +18,7 @@ use clap::Args;
 pub use engine::{Load, Stats, noop_server, run_load};
 pub use ops::{Mix, Operation};
 pub use report::Report;
+pub use resident::{Resident, Season, Step, id_number, prepare_season};
 
 /// `jifen loadgen`.
 #[derive(Debug, Clone, Args)]
@@ -25,9 +27,11 @@ pub struct LoadgenArgs {
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub url: String,
 
-    /// Operation mix as `name=weight,…`. Operations: page, tenants, rules, simulate, register,
-    /// login, score_rank, submit, upload (those the running jifen does not offer yet are counted
-    /// as errors of class `unsupported`).
+    /// Operation mix as `name=weight,…`. Public: page, tenants, rules, simulate. Residents (each
+    /// virtual user is one): register, login, score_rank, submit, upload; a step whose
+    /// precondition is missing (no account yet, no draft yet) performs it instead and is counted
+    /// as `register` or `draft`. score_rank answers 404 until the application's score is
+    /// confirmed (it is on no board before).
     #[arg(long, default_value = "simulate=6,rules=2,tenants=1,page=1")]
     pub mix: Mix,
 
@@ -58,6 +62,19 @@ pub struct LoadgenArgs {
     /// Write the report as Markdown here.
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+
+    /// District whose open settlement cycle residents apply in.
+    #[arg(long, default_value = "wuzhong")]
+    pub tenant: String,
+
+    /// Staff login that opens a settlement cycle when the tenant has none (submit, upload,
+    /// score_rank need one).
+    #[arg(long, default_value = "admin")]
+    pub admin_login: String,
+
+    /// Its password (the one `jifen seed` printed or took from the environment).
+    #[arg(long, env = "JIFEN_SEED_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
 
     /// No progress bar (CI logs).
     #[arg(long)]
@@ -117,12 +134,41 @@ pub async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
         rate: args.rate,
         progress: !args.quiet,
     };
-    let jifen = run_load(&args.url, &args.mix, &load).await?;
+    let season = if args.mix.entries().iter().any(|(op, _)| op.needs_season()) {
+        let admin = args
+            .admin_password
+            .as_deref()
+            .map(|password| (args.admin_login.as_str(), password));
+        let season =
+            prepare_season(&reqwest::Client::new(), &args.url, &args.tenant, admin).await?;
+        if season.cycle_id.is_none() {
+            eprintln!(
+                "loadgen: {} has no open settlement cycle and no --admin-password was given; \
+                 submit, upload and score_rank will count as no_open_cycle",
+                args.tenant
+            );
+        }
+        season
+    } else {
+        Season {
+            tenant: args.tenant.clone(),
+            cycle_id: None,
+            street: String::new(),
+        }
+    };
+    let jifen = run_load(&args.url, &args.mix, &load, &season, Vec::new()).await?;
     let mut report = Report::new("jifen", &args, jifen);
     if args.baseline {
         let noop = noop_server().await?;
         let baseline_mix: Mix = "noop=1".parse().map_err(anyhow::Error::msg)?;
-        let base = run_load(&format!("http://{noop}"), &baseline_mix, &load).await?;
+        let base = run_load(
+            &format!("http://{noop}"),
+            &baseline_mix,
+            &load,
+            &season,
+            Vec::new(),
+        )
+        .await?;
         report.baseline = Some(base);
     }
     println!("{}", report.markdown());

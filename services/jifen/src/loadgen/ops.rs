@@ -4,6 +4,8 @@ use std::str::FromStr;
 
 use serde_json::json;
 
+use super::resident::{Resident, Season, Step};
+
 /// One kind of request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -16,6 +18,16 @@ pub enum Operation {
     Rules,
     /// The public score simulator with a random family.
     Simulate,
+    /// A new resident registers (the registration wave).
+    Register,
+    /// A resident logs in again.
+    Login,
+    /// A resident asks for their own score and rank.
+    ScoreRank,
+    /// A resident submits their application.
+    Submit,
+    /// A resident uploads an evidence PDF (declare, presigned PUT, confirm).
+    Upload,
     /// The baseline: a no-op handler.
     Noop,
 }
@@ -28,6 +40,11 @@ impl Operation {
             Operation::Tenants => "tenants",
             Operation::Rules => "rules",
             Operation::Simulate => "simulate",
+            Operation::Register => "register",
+            Operation::Login => "login",
+            Operation::ScoreRank => "score_rank",
+            Operation::Submit => "submit",
+            Operation::Upload => "upload",
             Operation::Noop => "noop",
         }
     }
@@ -39,29 +56,46 @@ impl Operation {
             "rules" => Operation::Rules,
             "simulate" => Operation::Simulate,
             "noop" => Operation::Noop,
-            "register" | "login" | "score_rank" | "submit" | "upload" => {
-                return Err(format!(
-                    "operation {name:?} needs gateway endpoints that this build does not serve yet"
-                ));
-            }
+            "register" => Operation::Register,
+            "login" => Operation::Login,
+            "score_rank" => Operation::ScoreRank,
+            "submit" => Operation::Submit,
+            "upload" => Operation::Upload,
             other => {
                 return Err(format!(
-                    "unknown operation {other:?} (expected page, tenants, rules, simulate)"
+                    "unknown operation {other:?} (expected page, tenants, rules, simulate, register, login, score_rank, submit, upload)"
                 ));
             }
         })
     }
 
-    /// Sends one request of this kind; `seed` varies the inputs.
+    /// Whether the operation needs an open cycle to apply in.
+    pub fn needs_season(self) -> bool {
+        matches!(
+            self,
+            Operation::ScoreRank | Operation::Submit | Operation::Upload
+        )
+    }
+
+    /// Performs one step of this kind as `resident`; `seed` varies the inputs. A step whose
+    /// precondition is missing (no account, no draft) performs that precondition instead and
+    /// counts as it.
     pub async fn send(
         self,
         client: &reqwest::Client,
         base: &str,
         seed: u64,
-    ) -> Result<reqwest::StatusCode, reqwest::Error> {
+        resident: &mut Resident,
+        season: &Season,
+    ) -> Result<Step, reqwest::Error> {
         const TENANTS: [&str; 6] = ["gusu", "wuzhong", "xiangcheng", "huqiu", "wujiang", "sip"];
         let tenant = TENANTS[(seed % TENANTS.len() as u64) as usize];
         let response = match self {
+            Operation::Register => return resident.register(client, base).await,
+            Operation::Login => return resident.login(client, base).await,
+            Operation::ScoreRank => return resident.score_rank(client, base, season).await,
+            Operation::Submit => return resident.submit(client, base, season).await,
+            Operation::Upload => return resident.upload(client, base, season).await,
             Operation::Page | Operation::Noop => client.get(format!("{base}/")).send().await?,
             Operation::Tenants => client.get(format!("{base}/api/v1/tenants")).send().await?,
             Operation::Rules => {
@@ -96,7 +130,7 @@ impl Operation {
         let status = response.status();
         // Read the body so the connection is reused and the full response is timed.
         let _ = response.bytes().await?;
-        Ok(status)
+        Ok((self.name(), status))
     }
 }
 

@@ -70,6 +70,19 @@ impl Report {
             ));
         };
         row(&self.target, &self.result);
+        let steps = |m: &std::collections::BTreeMap<String, u64>| {
+            m.iter()
+                .map(|(k, n)| format!("{k}: {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut notes = format!("\nsteps: {}\n", steps(&self.result.by_operation));
+        if !self.result.failures.is_empty() {
+            notes.push_str(&format!(
+                "not successful (operation status): {}\n",
+                steps(&self.result.failures)
+            ));
+        }
         if let Some(base) = &self.baseline {
             row("no-op axum (baseline)", base);
             out.push_str(&format!(
@@ -78,6 +91,7 @@ impl Report {
                 self.result.throughput / base.throughput.max(1e-9)
             ));
         }
+        out.push_str(&notes);
         out
     }
 }
