@@ -52,6 +52,8 @@ start() {
 
 echo "--- jifen run (monolithic, fresh data dir)"
 g=$(free_port); h=$(free_port)
+# The seeded city admin's password (loadgen below opens a settlement cycle with it).
+export JIFEN_SEED_ADMIN_PASSWORD="Smoke#$(date +%s)admin"
 start mono --data-dir "$work/data" --grpc-addr "127.0.0.1:$g" --http-addr "127.0.0.1:$h"
 [[ $ready_ms -lt 2000 ]] || echo "  note: ready after ${ready_ms} ms (goal < 2000 ms; debug builds are slower)"
 "$py" scripts/smoke/grpc_check.py "127.0.0.1:$g" "${SIX[@]}" || fail "health/reflection (monolithic)"
@@ -67,6 +69,20 @@ c = r["result"]["by_class"]
 assert r["result"]["requests"] == 60, r["result"]
 assert c.get("server_error", 0) == 0 and c.get("transport", 0) == 0, c
 assert r["baseline"]["requests"] == 60, r["baseline"]
+PY
+echo "--- jifen loadgen (residents: register, upload, submit, score and rank)"
+"$bin" loadgen --quiet --url "http://127.0.0.1:$h" --mix register=1,login=1,upload=2,submit=2,score_rank=1 \
+  --concurrency 2 --requests 24 --duration 90s --json "$work/season.json" | sed 's/^/  /'
+python3 - "$work/season.json" <<'PY' || fail "loadgen resident smoke"
+import json, sys
+r = json.load(open(sys.argv[1]))["result"]
+c, steps = r["by_class"], r["by_operation"]
+assert r["requests"] == 24, r
+assert c.get("server_error", 0) == 0 and c.get("transport", 0) == 0, c
+# Every step kind happened; only the rank of a not yet confirmed application may be refused.
+for step in ("register", "draft", "upload", "submit"):
+    assert steps.get(step, 0) > 0, (step, steps)
+assert set(r["failures"]) <= {"score_rank 404"}, r["failures"]
 PY
 kill -TERM "${pids[-1]}"; wait "${pids[-1]}" || fail "monolithic run did not stop cleanly on SIGTERM"
 
