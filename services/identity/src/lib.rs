@@ -23,8 +23,10 @@ mod grpc;
 pub mod login_limiter;
 pub mod migration;
 pub mod pii;
+pub mod registry;
 pub mod secrets;
 pub mod signing;
+pub mod staff;
 pub mod store;
 
 use std::path::Path;
@@ -54,6 +56,8 @@ pub fn core(ctx: &jifen_kit::component::Context) -> Result<Core, IdentityError> 
             free: u64::from(auth.login_free_attempts),
             max_backoff_secs: auth.login_max_backoff_secs,
             window_secs: auth.login_window_secs,
+            registrations_per_address: domain::login_limit::REGISTRATIONS_PER_ADDRESS,
+            registration_window_secs: domain::login_limit::REGISTRATION_WINDOW_SECS,
         },
         ctx.redis.clone(),
         &ctx.config.redis.key_prefix,
