@@ -375,12 +375,28 @@ impl Review {
         if req.idempotency_key.trim().is_empty() {
             return Err(ReviewError::invalid("idempotency_key", "缺少幂等键"));
         }
-        if let Some(resp) = self.replay_submit(caller, &req.idempotency_key).await? {
-            return Ok(resp);
+        caller
+            .require(Role::Applicant)
+            .map_err(|_| scope::Denied("只有申请人本人可以执行此操作"))?;
+        // The key's application (a replay) or the one named, with its cycle: one read.
+        let (app, c, replayed) = repo::keyed_application_with_cycle(
+            &self.db,
+            &caller.tenant,
+            &caller.subject,
+            "submit",
+            &req.idempotency_key,
+            &req.application_id,
+        )
+        .await?;
+        if replayed {
+            return Ok(replay_response(&app));
         }
-        let app = self.owned_application(caller, &req.application_id).await?;
+        if app.applicant_subject != caller.subject {
+            // Someone else's application is not revealed.
+            return Err(ReviewError::NotFound("申请"));
+        }
+        may_act_as_owner(caller, &app.applicant_subject)?;
         let from = from_i32(app.status);
-        let c = repo::cycle(&self.db, &app.tenant, &app.cycle_id).await?;
         let now = Utc::now();
         match from {
             Status::Draft => {
@@ -515,17 +531,7 @@ impl Review {
             return Ok(None);
         };
         let app = repo::application(&self.db, &caller.tenant, &id).await?;
-        let gates = app
-            .claimed_score
-            .as_ref()
-            .and_then(|b| sc::ScoreSheet::decode(b.as_slice()).ok())
-            .map(|s| s.gates)
-            .unwrap_or_default();
-        Ok(Some(pb::SubmitResponse {
-            application: Some(application_to_proto(&app, Utc::now())),
-            gates,
-            replayed: true,
-        }))
+        Ok(Some(replay_response(&app)))
     }
 
     /// Withdraw.
@@ -741,6 +747,22 @@ impl Review {
             &repo::application(&self.db, &app.tenant, &app.id).await?,
             Utc::now(),
         ))
+    }
+}
+
+/// The answer to a submission replayed by its idempotency key: the application as it is now,
+/// with the gates recorded when it was submitted.
+fn replay_response(app: &application::Model) -> pb::SubmitResponse {
+    let gates = app
+        .claimed_score
+        .as_ref()
+        .and_then(|b| sc::ScoreSheet::decode(b.as_slice()).ok())
+        .map(|s| s.gates)
+        .unwrap_or_default();
+    pb::SubmitResponse {
+        application: Some(application_to_proto(app, Utc::now())),
+        gates,
+        replayed: true,
     }
 }
 

@@ -3,12 +3,12 @@
 use chrono::{DateTime, Datelike, Utc};
 use jifen_kit::outbox;
 use sea_orm::sea_query::{
-    Alias, Asterisk, CommonTableExpression, DynIden, Expr, ExprTrait, InsertStatement, IntoIden,
-    Query, UpdateStatement, WithClause,
+    Alias, Asterisk, CommonTableExpression, DynIden, Expr, ExprTrait, Func, InsertStatement,
+    IntoIden, Query, UpdateStatement, WithClause,
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-    QueryTrait, Value,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, IdenStatic, Iterable,
+    QueryFilter, QueryOrder, QueryTrait, Value,
 };
 
 use super::entities::{
@@ -44,6 +44,62 @@ pub async fn cycle<C: ConnectionTrait>(
         .await?
         .ok_or(ReviewError::NotFound("申请批次"))
 }
+
+/// What Submit needs before it writes, read in ONE query: the application an idempotency key of
+/// `applicant_subject` (scope `scope`) already produced, else application `id`; the cycle it
+/// belongs to; and whether the key was found (a replay).
+pub async fn keyed_application_with_cycle<C: ConnectionTrait>(
+    conn: &C,
+    tenant: &str,
+    applicant_subject: &str,
+    scope: &str,
+    key: &str,
+    id: &str,
+) -> Result<(application::Model, cycle::Model, bool), ReviewError> {
+    use application::Entity as A;
+    use cycle::Entity as Cy;
+    let keyed = Query::select()
+        .column(idempotency::Column::TargetId)
+        .from(idempotency::Entity)
+        .and_where(idempotency::Column::Tenant.eq(tenant))
+        .and_where(idempotency::Column::ApplicantSubject.eq(applicant_subject))
+        .and_where(idempotency::Column::Scope.eq(scope))
+        .and_where(idempotency::Column::Key.eq(key))
+        .to_owned();
+    let mut select = Query::select();
+    select.column((A, Asterisk));
+    for col in cycle::Column::iter() {
+        select.expr_as(
+            Expr::col((Cy, col)),
+            Alias::new(format!("{CYCLE_PREFIX}{}", col.as_str())),
+        );
+    }
+    select
+        .expr_as(Expr::exists(keyed.clone()), Alias::new("replayed"))
+        .from(A)
+        .inner_join(
+            Cy,
+            Expr::col((Cy, cycle::Column::Tenant))
+                .equals((A, application::Column::Tenant))
+                .and(Expr::col((Cy, cycle::Column::Id)).equals((A, application::Column::CycleId))),
+        )
+        .and_where(Expr::col((A, application::Column::Tenant)).eq(tenant))
+        .and_where(
+            Expr::col((A, application::Column::Id))
+                .eq(Func::coalesce([keyed.into(), Expr::val(id)])),
+        );
+    let row = conn
+        .query_one(&select)
+        .await?
+        .ok_or(ReviewError::NotFound("申请"))?;
+    let app = application::Model::from_query_result(&row, "")?;
+    let cycle = cycle::Model::from_query_result(&row, CYCLE_PREFIX)?;
+    let replayed = row.try_get::<bool>("", "replayed")?;
+    Ok((app, cycle, replayed))
+}
+
+/// Column prefix of the cycle in [`keyed_application_with_cycle`].
+const CYCLE_PREFIX: &str = "cycle_";
 
 /// Returns the task `id` of `tenant`, or NotFound.
 pub async fn task<C: ConnectionTrait>(
