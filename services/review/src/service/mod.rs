@@ -88,18 +88,17 @@ impl Review {
         Ok(cal.due_at(now, days))
     }
 
-    /// Returns the SLA deadline of entering `status` in `tenant`, if one applies.
+    /// Returns the SLA deadline of entering `status` in `tenant`, if one applies (policy and
+    /// calendar read together).
     async fn sla_due<C: ConnectionTrait>(
         &self,
         conn: &C,
         tenant: &str,
         status: Status,
     ) -> Result<Option<DateTime<Utc>>, ReviewError> {
-        let (policy, _) = repo::sla(conn, tenant).await?;
-        match policy.days_for(status) {
-            Some(days) => Ok(Some(self.due_in(conn, tenant, days).await?)),
-            None => Ok(None),
-        }
+        let now = Utc::now();
+        let (policy, cal) = repo::sla_and_calendar(conn, tenant, now).await?;
+        Ok(policy.days_for(status).map(|days| cal.due_at(now, days)))
     }
 }
 

@@ -446,8 +446,13 @@ pub async fn sla<C: ConnectionTrait>(
     let row = sla_policy::Entity::find_by_id(tenant.to_owned())
         .one(conn)
         .await?;
+    Ok(policy_of(row))
+}
+
+/// The policy of a stored row (defaults when none is stored) and its version (0 = default).
+fn policy_of(row: Option<sla_policy::Model>) -> (SlaPolicy, i64) {
     let days = |v: i32| u32::try_from(v).unwrap_or(1);
-    Ok(match row {
+    match row {
         Some(r) => (
             SlaPolicy {
                 street_review_days: days(r.street_review_days),
@@ -460,7 +465,76 @@ pub async fn sla<C: ConnectionTrait>(
             r.version,
         ),
         None => (SlaPolicy::default(), 0),
-    })
+    }
+}
+
+/// Column prefixes of [`sla_and_calendar`].
+const SLA_PREFIX: &str = "sla_";
+const CALENDAR_PREFIX: &str = "cal_";
+
+/// Returns the tenant's SLA policy and its working calendar covering `from`'s year and the next
+/// (what [`sla`] and [`working_calendar`] return), read in ONE query: a one-row anchor, left
+/// joined with the tenant's policy row and with the calendar rows of the tenant and the city for
+/// both years.
+pub async fn sla_and_calendar<C: ConnectionTrait>(
+    conn: &C,
+    tenant: &str,
+    from: DateTime<Utc>,
+) -> Result<(SlaPolicy, WorkingCalendar), ReviewError> {
+    use calendar::Entity as Cal;
+    use sla_policy::Entity as Sla;
+    let city = jifen_kit::auth::CITY_TENANT;
+    let year = crate::domain::calendar::local_date(from).year();
+    let anchor = Alias::new("anchor");
+    let mut select = Query::select();
+    for col in sla_policy::Column::iter() {
+        select.expr_as(
+            Expr::col((Sla, col)),
+            Alias::new(format!("{SLA_PREFIX}{}", col.as_str())),
+        );
+    }
+    for col in calendar::Column::iter() {
+        select.expr_as(
+            Expr::col((Cal, col)),
+            Alias::new(format!("{CALENDAR_PREFIX}{}", col.as_str())),
+        );
+    }
+    select
+        .from_subquery(
+            Query::select()
+                .expr_as(Expr::val(1), Alias::new("one"))
+                .to_owned(),
+            anchor,
+        )
+        .left_join(Sla, Expr::col((Sla, sla_policy::Column::Tenant)).eq(tenant))
+        .left_join(
+            Cal,
+            Expr::col((Cal, calendar::Column::Tenant))
+                .is_in([tenant, city])
+                .and(Expr::col((Cal, calendar::Column::Year)).is_in([year, year + 1])),
+        );
+    let rows = conn.query_all(&select).await?;
+    let mut policy = None;
+    let mut calendars = Vec::new();
+    for row in &rows {
+        if policy.is_none()
+            && row
+                .try_get::<Option<String>>(SLA_PREFIX, sla_policy::Column::Tenant.as_str())?
+                .is_some()
+        {
+            policy = Some(sla_policy::Model::from_query_result(row, SLA_PREFIX)?);
+        }
+        if row
+            .try_get::<Option<String>>(CALENDAR_PREFIX, calendar::Column::Tenant.as_str())?
+            .is_some()
+        {
+            calendars.push(calendar::Model::from_query_result(row, CALENDAR_PREFIX)?);
+        }
+    }
+    Ok((
+        policy_of(policy).0,
+        merged_calendar(&calendars, tenant, year),
+    ))
 }
 
 /// Returns the stored calendar row of `tenant` for `year`, falling back to the city default;
@@ -496,6 +570,13 @@ pub async fn working_calendar<C: ConnectionTrait>(
         .filter(calendar::Column::Year.is_in([year, year + 1]))
         .all(conn)
         .await?;
+    Ok(merged_calendar(&rows, tenant, year))
+}
+
+/// Merges `year` and the next out of `rows`: each year the tenant's own calendar, else the
+/// city's.
+fn merged_calendar(rows: &[calendar::Model], tenant: &str, year: i32) -> WorkingCalendar {
+    let city = jifen_kit::auth::CITY_TENANT;
     let mut merged = WorkingCalendar::default();
     for y in [year, year + 1] {
         let of_year = |t: &str| rows.iter().find(|r| r.year == y && r.tenant == t);
@@ -512,5 +593,5 @@ pub async fn working_calendar<C: ConnectionTrait>(
             ));
         }
     }
-    Ok(merged)
+    merged
 }
