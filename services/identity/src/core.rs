@@ -58,6 +58,17 @@ pub struct NewStaff {
     pub department: String,
 }
 
+/// A change of an applicant's own contact data; empty fields are unchanged.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileChange {
+    /// New mobile number.
+    pub mobile: String,
+    /// New email.
+    pub email: String,
+    /// New 居住证号.
+    pub residence_permit: String,
+}
+
 /// An issued token pair.
 #[derive(Debug, Clone)]
 pub struct Tokens {
@@ -98,6 +109,50 @@ fn collect(results: Vec<Result<(), FieldProblem>>) -> Result<(), IdentityError> 
         Ok(())
     } else {
         Err(IdentityError::Invalid(problems))
+    }
+}
+
+fn check_residence_permit(value: &str) -> Result<(), FieldProblem> {
+    text(
+        "residence_permit_number",
+        "居住证号（residence_permit_number）",
+        value,
+        false,
+        32,
+    )
+}
+
+fn mobile_taken() -> IdentityError {
+    IdentityError::field(FieldProblem::new(
+        "mobile",
+        "duplicate",
+        "该手机号（mobile）已绑定其他账号，请换一个号码；如是您本人的号码，请到街道窗口办理",
+    ))
+}
+
+fn check_email(value: &str) -> Result<(), FieldProblem> {
+    text("email", "邮箱（email）", value, false, 254)?;
+    let value = value.trim();
+    let ok = value.is_empty()
+        || value.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.contains('@')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(FieldProblem::new(
+            "email",
+            "bad_format",
+            "邮箱（email）格式不正确",
+        ))
+    }
+}
+
+/// Maps a lost optimistic-concurrency race on `what` to [`IdentityError::Conflict`].
+pub(crate) fn conflict(what: &'static str) -> impl Fn(sea_orm::DbErr) -> IdentityError {
+    move |err| match err {
+        sea_orm::DbErr::RecordNotUpdated => IdentityError::Conflict(what),
+        other => IdentityError::Database(other),
     }
 }
 
@@ -144,10 +199,12 @@ impl Core {
         .map_err(|e| IdentityError::Crypto(e.to_string()))
     }
 
-    /// Registers an applicant and logs them in.
+    /// Registers an applicant and logs them in. `client` is the caller's address: valid
+    /// registrations are limited per address before anything is looked up or written.
     pub async fn register(
         &self,
         reg: Registration,
+        client: &str,
     ) -> Result<(account::Account, Tokens), IdentityError> {
         // Dates are in the Asia/Shanghai calendar (UTC+8, no daylight saving).
         let today = (Utc::now() + Duration::hours(8)).date_naive();
@@ -162,26 +219,11 @@ impl Core {
             id.as_ref().map(|_| ()).map_err(Clone::clone),
             mobile.as_ref().map(|_| ()).map_err(Clone::clone),
             password::check("password", &reg.password, &personal),
-            text(
-                "residence_permit_number",
-                "居住证号（residence_permit_number）",
-                &reg.residence_permit,
-                false,
-                32,
-            ),
-            text("email", "邮箱（email）", &reg.email, false, 254).and_then(|()| {
-                if reg.email.is_empty() || reg.email.contains('@') {
-                    Ok(())
-                } else {
-                    Err(FieldProblem::new(
-                        "email",
-                        "bad_format",
-                        "邮箱（email）格式不正确",
-                    ))
-                }
-            }),
+            check_residence_permit(&reg.residence_permit),
+            check_email(&reg.email),
         ])?;
         let (id, mobile) = (id?, mobile?);
+        self.limiter.registration(client).await?;
         let name = reg.name.trim().to_owned();
         let id_bidx = self.pii.blind_index("id", id.expose());
         let mobile_bidx = self.pii.blind_index("mobile", &mobile);
@@ -289,8 +331,9 @@ impl Core {
             return Err(IdentityError::LoginFailed);
         };
         self.limiter.reset(&keys[0]).await?;
-        acct.last_login_at = Some(Utc::now());
-        let acct = account::update(&self.db, acct).await?;
+        let now = Utc::now();
+        account::touch_login(&self.db, &acct.id, now).await?;
+        acct.last_login_at = Some(now);
         let tokens = self.start_session(&acct).await?;
         Ok((acct, tokens))
     }
@@ -367,6 +410,70 @@ impl Core {
             .ok_or(IdentityError::SessionInvalid)
     }
 
+    /// Updates the caller's own contact data (applicants only); empty fields are unchanged. A new
+    /// mobile is checked like at registration, must not belong to another account, and replaces
+    /// the old one as a login identifier.
+    pub async fn update_my_profile(
+        &self,
+        caller: &Caller,
+        change: ProfileChange,
+    ) -> Result<account::Account, IdentityError> {
+        let mut acct = self.me(caller).await?;
+        if acct.kind != "applicant" || !caller.has(Role::Applicant) {
+            return Err(IdentityError::PermissionDenied);
+        }
+        let mobile = if change.mobile.trim().is_empty() {
+            Ok(String::new())
+        } else {
+            phone::parse_mobile("mobile", &change.mobile)
+        };
+        collect(vec![
+            mobile.as_ref().map(|_| ()).map_err(Clone::clone),
+            check_email(&change.email),
+            check_residence_permit(&change.residence_permit),
+        ])?;
+        let mobile = mobile?;
+        let mut new_mobile_bidx = None;
+        if !mobile.is_empty() {
+            let bidx = self.pii.blind_index("mobile", &mobile);
+            match account::find_by_identifier(&self.db, &bidx).await? {
+                Some(owner) if owner.id == acct.id => {}
+                Some(_) => return Err(mobile_taken()),
+                None => new_mobile_bidx = Some(bidx),
+            }
+            acct.mobile_enc = Some(self.pii.encrypt(&mobile)?);
+            acct.mobile_masked = Some(masking::mobile(&mobile));
+        }
+        let email = change.email.trim();
+        if !email.is_empty() {
+            acct.email = Some(email.to_owned());
+        }
+        let permit = change.residence_permit.trim();
+        if !permit.is_empty() {
+            acct.residence_permit_enc = Some(self.pii.encrypt(permit)?);
+            acct.residence_permit_masked = Some(masking::document(permit));
+        }
+        let txn = self.db.begin().await?;
+        if let Some(bidx) = &new_mobile_bidx
+            && account::replace_identifier(&txn, &acct.id, "mobile", bidx)
+                .await
+                .is_err()
+        {
+            // Taken concurrently by another registration or profile change.
+            let _ = txn.rollback().await;
+            return Err(mobile_taken());
+        }
+        let acct = match account::update(&txn, acct).await {
+            Ok(acct) => acct,
+            Err(err) => {
+                let _ = txn.rollback().await;
+                return Err(conflict("账号")(err));
+            }
+        };
+        txn.commit().await?;
+        Ok(acct)
+    }
+
     /// Revokes the caller's session, a named one of theirs, or all of them.
     pub async fn logout(
         &self,
@@ -419,7 +526,9 @@ impl Core {
         }
         acct.password_hash = self.hash_password(new).await?;
         acct.must_change_password = false;
-        account::update(&self.db, acct.clone()).await?;
+        account::update(&self.db, acct.clone())
+            .await
+            .map_err(conflict("账号"))?;
         session::revoke_account(&self.db, &acct.id, caller.session.as_deref()).await?;
         Ok(())
     }
@@ -506,6 +615,9 @@ impl Core {
                 return Err(IdentityError::PermissionDenied);
             }
             Err(staff_scope::ScopeRefusal::Invalid(p)) => return Err(p.into()),
+        }
+        if role == Role::StreetReviewer {
+            self.check_street_scope(&tenant, &new.street).await?;
         }
         let bidx = self.pii.blind_index("login", &login);
         if account::any_identifier_taken(&self.db, std::slice::from_ref(&bidx)).await? {
@@ -600,7 +712,9 @@ impl Core {
         }
         staff.disabled = disabled;
         staff.disabled_reason = (disabled && !reason.is_empty()).then(|| reason.to_owned());
-        let staff = account::update(&self.db, staff).await?;
+        let staff = account::update(&self.db, staff)
+            .await
+            .map_err(conflict("工作人员账号"))?;
         if disabled {
             session::revoke_account(&self.db, &staff.id, None).await?;
         }

@@ -26,6 +26,15 @@ pub enum IdentityError {
         /// Seconds until a retry may succeed.
         retry_after_secs: u64,
     },
+    /// Too many registrations from one client address.
+    #[error("该网络注册次数过多，请 {} 分钟后再试；如需帮助请到街道窗口办理", .retry_after_secs.div_ceil(60))]
+    RegisterLimited {
+        /// Seconds until a retry may succeed.
+        retry_after_secs: u64,
+    },
+    /// The record changed since the caller read it (optimistic concurrency).
+    #[error("{0}已被他人修改，请刷新后重试")]
+    Conflict(&'static str),
     /// The session or refresh token is not (or no longer) valid.
     #[error("登录已失效，请重新登录")]
     SessionInvalid,
@@ -73,7 +82,10 @@ impl IdentityError {
             Self::Invalid(_) => ("invalid_argument", 0),
             Self::RegistrationRefused => ("duplicate", 0),
             Self::LoginFailed | Self::SessionInvalid => ("unauthenticated", 0),
-            Self::RateLimited { retry_after_secs } => ("rate_limited", *retry_after_secs),
+            Self::RateLimited { retry_after_secs } | Self::RegisterLimited { retry_after_secs } => {
+                ("rate_limited", *retry_after_secs)
+            }
+            Self::Conflict(_) => ("conflict", 0),
             Self::NotFound(_) => ("not_found", 0),
             Self::PermissionDenied => ("permission_denied", 0),
             Self::WrongCurrentPassword => ("invalid_argument", 0),
@@ -116,7 +128,8 @@ impl ServiceError for IdentityError {
             Self::Invalid(_) | Self::WrongCurrentPassword => ErrorCode::InvalidArgument,
             Self::RegistrationRefused => ErrorCode::AlreadyExists,
             Self::LoginFailed | Self::SessionInvalid => ErrorCode::Unauthenticated,
-            Self::RateLimited { .. } => ErrorCode::ResourceExhausted,
+            Self::RateLimited { .. } | Self::RegisterLimited { .. } => ErrorCode::ResourceExhausted,
+            Self::Conflict(_) => ErrorCode::Aborted,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::PermissionDenied => ErrorCode::PermissionDenied,
             Self::KeysFromConfig => ErrorCode::FailedPrecondition,
@@ -156,6 +169,19 @@ mod tests {
                 .get("retry-after")
                 .and_then(|v| v.to_str().ok()),
             Some("8")
+        );
+        let status = IdentityError::RegisterLimited {
+            retry_after_secs: 3599,
+        }
+        .to_status();
+        assert_eq!(status.code(), tonic::Code::ResourceExhausted);
+        assert!(status.message().contains("60 分钟"), "{}", status.message());
+        assert_eq!(
+            status
+                .metadata()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()),
+            Some("3599")
         );
         let status = IdentityError::Crypto("key abc".into()).to_status();
         assert!(!status.message().contains("abc"));

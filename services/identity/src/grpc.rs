@@ -1,5 +1,6 @@
-//! The tonic service of identity: thin, maps types and errors. Rpcs not implemented yet answer
-//! UNIMPLEMENTED through the generated default stubs.
+//! The tonic service of identity: thin, maps types and errors. IssueServiceToken is not served
+//! here (components mint their service tokens with the shared secret) and answers UNIMPLEMENTED
+//! through the generated default stub.
 
 use jifen_kit::auth::{Role, caller};
 use jifen_proto::common::v1 as common;
@@ -7,9 +8,11 @@ use jifen_proto::identity::v1 as pb;
 use jifen_proto::identity::v1::identity_service_server::IdentityService;
 use tonic::{Request, Response, Status};
 
-use crate::core::{Core, NewStaff, Registration, Tokens};
+use crate::core::{Core, NewStaff, ProfileChange, Registration, Tokens};
+use crate::domain::registry::TenantDraft;
 use crate::domain::staff_scope::DEPARTMENTS;
-use crate::store::{account::Account, tenant};
+use crate::staff::StaffChange;
+use crate::store::{account::Account, street, tenant};
 
 /// The `jifen.identity.v1.IdentityService` implementation.
 #[derive(Debug, Clone)]
@@ -150,6 +153,40 @@ fn tenant_pb(t: tenant::tenant_row::Model) -> pb::Tenant {
     }
 }
 
+fn tenant_draft(t: pb::Tenant) -> TenantDraft {
+    let kind = match pb::TenantKind::try_from(t.kind).unwrap_or(pb::TenantKind::Unspecified) {
+        pb::TenantKind::City => "city",
+        pb::TenantKind::District => "district",
+        pb::TenantKind::CountyCity => "county_city",
+        pb::TenantKind::Unspecified => "",
+    };
+    TenantDraft {
+        code: t.code,
+        name_zh: t.name_zh,
+        kind: kind.to_owned(),
+        parent_code: t.parent_code,
+        threshold_area: t.threshold_area,
+        enabled: t.enabled,
+        sort_order: t.sort_order,
+    }
+}
+
+fn area_pb(a: crate::registry::Area) -> pb::ThresholdArea {
+    pb::ThresholdArea {
+        code: a.code,
+        name_zh: a.name_zh,
+        tenant_codes: a.tenant_codes,
+    }
+}
+
+fn street_pb(s: street::Street) -> pb::Street {
+    pb::Street {
+        code: s.code,
+        name_zh: s.name_zh,
+        enabled: s.enabled,
+    }
+}
+
 /// Returns the client address for rate limits: the first `x-forwarded-for` hop (set by the
 /// gateway; identity is not reachable from outside the cluster), else the peer address.
 fn client_address<T>(req: &Request<T>) -> String {
@@ -203,22 +240,78 @@ impl IdentityService for Identity {
         &self,
         _req: Request<pb::ListThresholdAreasRequest>,
     ) -> Result<Response<pb::ListThresholdAreasResponse>, Status> {
-        let tenants = tenant::list(&self.core.db).await.map_err(db)?;
-        let areas = tenant::areas(&self.core.db)
+        let areas = self
+            .core
+            .threshold_areas()
             .await
-            .map_err(db)?
+            .map_err(|e| e.to_status())?
             .into_iter()
-            .map(|a| pb::ThresholdArea {
-                tenant_codes: tenants
-                    .iter()
-                    .filter(|t| t.threshold_area == a.code)
-                    .map(|t| t.code.clone())
-                    .collect(),
-                code: a.code,
-                name_zh: a.name_zh,
-            })
+            .map(area_pb)
             .collect();
         Ok(Response::new(pb::ListThresholdAreasResponse { areas }))
+    }
+
+    async fn upsert_tenant(
+        &self,
+        req: Request<pb::UpsertTenantRequest>,
+    ) -> Result<Response<pb::Tenant>, Status> {
+        let c = caller(&req)?;
+        let draft = req.get_ref().tenant.clone().map(tenant_draft);
+        let t = self
+            .core
+            .upsert_tenant(c, draft)
+            .await
+            .map_err(|e| e.to_status())?;
+        Ok(Response::new(tenant_pb(t)))
+    }
+
+    async fn upsert_threshold_area(
+        &self,
+        req: Request<pb::UpsertThresholdAreaRequest>,
+    ) -> Result<Response<pb::ThresholdArea>, Status> {
+        let c = caller(&req)?;
+        let area = req.get_ref().area.clone().unwrap_or_default();
+        let area = self
+            .core
+            .upsert_threshold_area(c, &area.code, &area.name_zh, &area.tenant_codes)
+            .await
+            .map_err(|e| e.to_status())?;
+        Ok(Response::new(area_pb(area)))
+    }
+
+    async fn list_streets(
+        &self,
+        req: Request<pb::ListStreetsRequest>,
+    ) -> Result<Response<pb::ListStreetsResponse>, Status> {
+        let c = jifen_kit::auth::optional_caller(&req);
+        let r = req.get_ref();
+        let streets = self
+            .core
+            .list_streets(c, &r.tenant, r.include_disabled)
+            .await
+            .map_err(|e| e.to_status())?
+            .into_iter()
+            .map(street_pb)
+            .collect();
+        Ok(Response::new(pb::ListStreetsResponse { streets }))
+    }
+
+    async fn upsert_street(
+        &self,
+        req: Request<pb::UpsertStreetRequest>,
+    ) -> Result<Response<pb::Street>, Status> {
+        let c = caller(&req)?;
+        let r = req.get_ref();
+        let street = r
+            .street
+            .as_ref()
+            .map(|s| (s.code.clone(), s.name_zh.clone(), s.enabled));
+        let s = self
+            .core
+            .upsert_street(c, &r.target_tenant, street)
+            .await
+            .map_err(|e| e.to_status())?;
+        Ok(Response::new(street_pb(s)))
     }
 
     async fn list_departments(
@@ -240,17 +333,21 @@ impl IdentityService for Identity {
         &self,
         req: Request<pb::RegisterRequest>,
     ) -> Result<Response<pb::RegisterResponse>, Status> {
+        let client = client_address(&req);
         let r = req.into_inner();
         let (acct, t) = self
             .core
-            .register(Registration {
-                name: r.name,
-                id_number: r.id_number,
-                mobile: r.mobile,
-                password: r.password,
-                residence_permit: r.residence_permit_number,
-                email: r.email,
-            })
+            .register(
+                Registration {
+                    name: r.name,
+                    id_number: r.id_number,
+                    mobile: r.mobile,
+                    password: r.password,
+                    residence_permit: r.residence_permit_number,
+                    email: r.email,
+                },
+                &client,
+            )
             .await
             .map_err(|e| e.to_status())?;
         Ok(Response::new(pb::RegisterResponse {
@@ -321,6 +418,27 @@ impl IdentityService for Identity {
         Ok(Response::new(self.account(&acct)?))
     }
 
+    async fn update_my_profile(
+        &self,
+        req: Request<pb::UpdateMyProfileRequest>,
+    ) -> Result<Response<pb::Account>, Status> {
+        let c = caller(&req)?;
+        let r = req.get_ref();
+        let acct = self
+            .core
+            .update_my_profile(
+                c,
+                ProfileChange {
+                    mobile: r.mobile.clone(),
+                    email: r.email.clone(),
+                    residence_permit: r.residence_permit_number.clone(),
+                },
+            )
+            .await
+            .map_err(|e| e.to_status())?;
+        Ok(Response::new(self.account(&acct)?))
+    }
+
     async fn get_jwks(
         &self,
         _req: Request<pb::GetJwksRequest>,
@@ -370,6 +488,56 @@ impl IdentityService for Identity {
         Ok(Response::new(pb::CreateStaffResponse {
             staff: Some(staff(&acct)),
             one_time_password: otp,
+        }))
+    }
+
+    async fn update_staff(
+        &self,
+        req: Request<pb::UpdateStaffRequest>,
+    ) -> Result<Response<pb::Staff>, Status> {
+        let c = caller(&req)?;
+        let r = req.get_ref();
+        if r.role != 0 && role_from_pb(r.role).is_none() {
+            return Err(crate::error::IdentityError::field(
+                crate::domain::field::FieldProblem::new(
+                    "role",
+                    "unknown_value",
+                    "角色（role）无效，请重新选择",
+                ),
+            )
+            .to_status());
+        }
+        let acct = self
+            .core
+            .update_staff(
+                c,
+                StaffChange {
+                    subject: r.subject.clone(),
+                    expected_version: r.expected_version,
+                    name: r.name.clone(),
+                    mobile: r.mobile.clone(),
+                    role: role_from_pb(r.role),
+                    street: r.street_code.clone(),
+                    department: r.department_code.clone(),
+                },
+            )
+            .await
+            .map_err(|e| e.to_status())?;
+        Ok(Response::new(staff(&acct)))
+    }
+
+    async fn reset_staff_password(
+        &self,
+        req: Request<pb::ResetStaffPasswordRequest>,
+    ) -> Result<Response<pb::ResetStaffPasswordResponse>, Status> {
+        let c = caller(&req)?;
+        let one_time_password = self
+            .core
+            .reset_staff_password(c, &req.get_ref().subject)
+            .await
+            .map_err(|e| e.to_status())?;
+        Ok(Response::new(pb::ResetStaffPasswordResponse {
+            one_time_password,
         }))
     }
 

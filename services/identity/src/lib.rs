@@ -12,6 +12,17 @@
 //!   wrong password and disabled account.
 //! - ID and mobile numbers are stored AES-256-GCM encrypted (key id in the value), masked for
 //!   display, and found through an HMAC blind index (`login_identifiers`).
+//! - Registration is limited per client address (`x-forwarded-for` from the gateway; IPv6 per
+//!   /64): 20 valid attempts an hour, then RESOURCE_EXHAUSTED with `retry-after`, counted in
+//!   Redis when configured (every pod shares it), else in this process, like login back-off.
+//! - Tenants, threshold areas and 镇/街道 are rows (UpsertTenant / UpsertThresholdArea by the city
+//!   admin, UpsertStreet by the tenant's admin). `jifen seed` loads tenants and areas, no
+//!   streets: until a tenant has streets a street reviewer's `street_code` is any well-formed
+//!   code, afterwards it must be one of the tenant's enabled streets.
+//! - Department codes are the rule sets' `verifier_department` codes (`public_security`,
+//!   `human_resources`, `education`, …) so a verifier's scope matches the indicators routed to
+//!   them; a migration rewrote identity's first codes (`psb`, `hrss`, `edu`, …).
+//! - Account writes are optimistic (version checked): a lost race answers ABORTED.
 //! - Passwords are argon2id with `auth.password_*` cost (default 19 MiB, t=2, p=1: the OWASP
 //!   minimum, ~25 ms per login on one core, so two cores sustain ~80 logins/s at the season peak
 //!   while an offline guess costs the same 19 MiB of memory).
@@ -23,8 +34,10 @@ mod grpc;
 pub mod login_limiter;
 pub mod migration;
 pub mod pii;
+pub mod registry;
 pub mod secrets;
 pub mod signing;
+pub mod staff;
 pub mod store;
 
 use std::path::Path;
@@ -54,6 +67,8 @@ pub fn core(ctx: &jifen_kit::component::Context) -> Result<Core, IdentityError> 
             free: u64::from(auth.login_free_attempts),
             max_backoff_secs: auth.login_max_backoff_secs,
             window_secs: auth.login_window_secs,
+            registrations_per_address: domain::login_limit::REGISTRATIONS_PER_ADDRESS,
+            registration_window_secs: domain::login_limit::REGISTRATION_WINDOW_SECS,
         },
         ctx.redis.clone(),
         &ctx.config.redis.key_prefix,

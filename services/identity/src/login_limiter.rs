@@ -1,4 +1,5 @@
-//! Failed-login counters per account and per client address: in Redis when configured (shared by
+//! Abuse counters: failed logins per account and per client address, and registrations per
+//! client address: in Redis when configured (shared by
 //! every identity pod), else in this process. The back-off rule itself is
 //! [`crate::domain::login_limit`].
 
@@ -7,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use jifen_kit::auth::CITY_TENANT;
+use sha2::Digest as _;
 
 use crate::domain::login_limit::backoff_secs;
 use crate::error::IdentityError;
@@ -20,6 +22,10 @@ pub struct Limits {
     pub max_backoff_secs: u64,
     /// Failures are forgotten this long after the last one.
     pub window_secs: u64,
+    /// Registrations one client address may make per registration window.
+    pub registrations_per_address: u64,
+    /// The registration window in seconds.
+    pub registration_window_secs: u64,
 }
 
 #[derive(Debug, Default)]
@@ -35,7 +41,11 @@ pub struct LoginLimiter {
     limits: Limits,
     redis: Option<(redis::aio::ConnectionManager, String)>,
     local: Arc<Mutex<HashMap<String, Local>>>,
+    windows: Arc<Mutex<HashMap<String, (u64, Instant)>>>,
 }
+
+/// Entries the in-process window counter holds before it drops expired ones.
+const LOCAL_WINDOW_PRUNE_AT: usize = 100_000;
 
 impl std::fmt::Debug for LoginLimiter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -52,6 +62,7 @@ impl LoginLimiter {
             limits,
             redis: redis.map(|r| (r, prefix.to_owned())),
             local: Arc::new(Mutex::new(HashMap::new())),
+            windows: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -97,6 +108,7 @@ impl LoginLimiter {
             free,
             max_backoff_secs,
             window_secs,
+            ..
         } = self.limits;
         let mut longest = 0;
         for key in keys {
@@ -153,6 +165,76 @@ impl LoginLimiter {
         Ok(longest)
     }
 
+    /// Counts one event of `key` in a fixed window of `window_secs` from its first event;
+    /// returns the seconds until the window ends when this event is over `max` (it still counts,
+    /// so hammering does not shorten the wait).
+    pub async fn take(
+        &self,
+        key: &str,
+        max: u64,
+        window_secs: u64,
+    ) -> Result<Option<u64>, IdentityError> {
+        let (count, remaining_ms) = if let Some((redis, prefix)) = &self.redis {
+            let mut conn = redis.clone();
+            let count_key =
+                jifen_kit::cache::tenant_key(prefix, CITY_TENANT, &format!("window:{key}"));
+            let (count, ttl): (u64, i64) = redis::pipe()
+                .atomic()
+                .cmd("SET")
+                .arg(&count_key)
+                .arg(0)
+                .arg("EX")
+                .arg(window_secs)
+                .arg("NX")
+                .ignore()
+                .incr(&count_key, 1)
+                .cmd("PTTL")
+                .arg(&count_key)
+                .query_async(&mut conn)
+                .await?;
+            (count, u64::try_from(ttl).unwrap_or(window_secs * 1000))
+        } else {
+            let now = Instant::now();
+            let window = Duration::from_secs(window_secs);
+            let Ok(mut windows) = self.windows.lock() else {
+                return Ok(None);
+            };
+            if windows.len() >= LOCAL_WINDOW_PRUNE_AT {
+                windows.retain(|_, (_, start)| now.duration_since(*start) < window);
+            }
+            let entry = windows.entry(key.to_owned()).or_insert((0, now));
+            if now.duration_since(entry.1) >= window {
+                *entry = (0, now);
+            }
+            entry.0 += 1;
+            let left = window.saturating_sub(now.duration_since(entry.1));
+            (entry.0, left.as_millis() as u64)
+        };
+        Ok((count > max).then(|| remaining_ms.div_ceil(1000).max(1)))
+    }
+
+    /// Counts a registration from client `address` (its limit bucket, see
+    /// [`crate::domain::login_limit::address_bucket`]); refuses with RegisterLimited past the
+    /// limit.
+    pub async fn registration(&self, address: &str) -> Result<(), IdentityError> {
+        let bucket = crate::domain::login_limit::address_bucket(address);
+        let key = format!(
+            "register:{}",
+            hex::encode(sha2::Sha256::digest(bucket.as_bytes()))
+        );
+        match self
+            .take(
+                &key,
+                self.limits.registrations_per_address,
+                self.limits.registration_window_secs,
+            )
+            .await?
+        {
+            Some(retry_after_secs) => Err(IdentityError::RegisterLimited { retry_after_secs }),
+            None => Ok(()),
+        }
+    }
+
     /// Forgets the failures of `key` (after a successful login of that account).
     pub async fn reset(&self, key: &str) -> Result<(), IdentityError> {
         if let Some((redis, prefix)) = &self.redis {
@@ -173,17 +255,74 @@ impl LoginLimiter {
 mod tests {
     use super::*;
 
+    fn limits() -> Limits {
+        Limits {
+            free: 2,
+            max_backoff_secs: 60,
+            window_secs: 60,
+            registrations_per_address: 2,
+            registration_window_secs: 600,
+        }
+    }
+
+    #[tokio::test]
+    async fn registrations_are_limited_per_address_bucket() {
+        let limiter = LoginLimiter::new(limits(), None, "");
+        limiter.registration("2408:8207::1").await.expect("first");
+        limiter.registration("2408:8207::2").await.expect("second");
+        let err = limiter
+            .registration("2408:8207::3")
+            .await
+            .expect_err("same /64");
+        assert!(
+            matches!(err, IdentityError::RegisterLimited { retry_after_secs } if retry_after_secs > 590),
+            "{err:?}"
+        );
+        limiter
+            .registration("10.0.0.1")
+            .await
+            .expect("other address");
+    }
+
+    #[tokio::test]
+    async fn in_process_window_refuses_past_the_maximum_with_the_time_left() {
+        let limiter = LoginLimiter::new(limits(), None, "");
+        for _ in 0..3 {
+            assert_eq!(limiter.take("reg:a", 3, 600).await.expect("take"), None);
+        }
+        let wait = limiter.take("reg:a", 3, 600).await.expect("take");
+        assert!(
+            matches!(wait, Some(s) if (599..=600).contains(&s)),
+            "{wait:?}"
+        );
+        // Another address has its own window.
+        assert_eq!(limiter.take("reg:b", 3, 600).await.expect("take"), None);
+    }
+
+    #[tokio::test]
+    async fn redis_window_refuses_past_the_maximum_with_the_time_left() {
+        let url = std::env::var("JIFEN_TEST_REDIS_URL")
+            .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+        let client = redis::Client::open(url).expect("redis url");
+        let conn = redis::aio::ConnectionManager::new(client)
+            .await
+            .expect("test Redis answers (JIFEN_TEST_REDIS_URL)");
+        let prefix = format!("test:{}:", uuid::Uuid::now_v7());
+        let limiter = LoginLimiter::new(limits(), Some(conn), &prefix);
+        for _ in 0..2 {
+            assert_eq!(limiter.take("reg:a", 2, 120).await.expect("take"), None);
+        }
+        let wait = limiter.take("reg:a", 2, 120).await.expect("take");
+        assert!(
+            matches!(wait, Some(s) if (119..=120).contains(&s)),
+            "{wait:?}"
+        );
+        assert_eq!(limiter.take("reg:b", 2, 120).await.expect("take"), None);
+    }
+
     #[tokio::test]
     async fn in_process_limiter_backs_off_after_free_attempts() {
-        let limiter = LoginLimiter::new(
-            Limits {
-                free: 2,
-                max_backoff_secs: 60,
-                window_secs: 60,
-            },
-            None,
-            "",
-        );
+        let limiter = LoginLimiter::new(limits(), None, "");
         let keys = vec!["acct:x".to_owned()];
         assert_eq!(limiter.fail(&keys).await.expect("fail"), 0);
         limiter.check(&keys).await.expect("still free");

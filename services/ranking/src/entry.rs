@@ -152,8 +152,25 @@ pub fn key_of(spec: &RankSpec, row: &BoardEntryRow) -> Result<RankKey, RankingEr
     Ok(spec.key(row.total, &tie_values_of(row)?, &row.application_number)?)
 }
 
-/// Returns the boards a live entry is on: its tenant's board, and for school benefits the board
-/// of every school it prefers (seat allocation ranks per school). A removed entry is on none.
+/// Returns the period of an entry on its threshold-area board: `<benefit>-<year>`, the year of
+/// its confirmation in China time (UTC+8).
+///
+/// Every tenant has its own cycle ids, so the cycles of one area and year share a board by this
+/// period. The `ScoreConfirmed` event does not carry the cycle's year; an application confirmed
+/// in the first hours of a new year of a cycle that straddles it lands on the next year's board.
+pub fn area_period(row: &BoardEntryRow) -> String {
+    use chrono::Datelike as _;
+    let china = row
+        .confirmed_at
+        .checked_add_signed(chrono::TimeDelta::hours(8))
+        .unwrap_or(row.confirmed_at);
+    format!("{}-{}", row.benefit, china.year())
+}
+
+/// Returns the boards a live entry is on: its tenant's board; for school benefits the board of
+/// every school it prefers (seat allocation ranks per school); and, when the entry names a
+/// threshold area (settlement), the board shared by every tenant of that area in its period.
+/// A removed entry is on none.
 pub fn boards_of(row: &BoardEntryRow) -> Result<Vec<BoardId>, RankingError> {
     if row.removed {
         return Ok(Vec::new());
@@ -165,10 +182,14 @@ pub fn boards_of(row: &BoardEntryRow) -> Result<Vec<BoardId>, RankingError> {
             scopes.push(scope);
         }
     }
-    Ok(scopes
+    let mut boards: Vec<BoardId> = scopes
         .into_iter()
         .map(|s| BoardId::new(&row.tenant, &row.cycle_id, s))
-        .collect())
+        .collect();
+    if let Some(area) = row.threshold_area.as_deref().filter(|a| !a.is_empty()) {
+        boards.push(BoardId::threshold_area(area, &area_period(row)));
+    }
+    Ok(boards)
 }
 
 /// Returns whether a live entry is on the board of `scope`.

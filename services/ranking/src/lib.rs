@@ -20,6 +20,7 @@ pub mod board;
 pub mod domain;
 pub mod entry;
 pub mod error;
+pub mod hot;
 pub mod intake;
 pub mod lists;
 pub mod live;

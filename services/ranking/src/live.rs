@@ -10,6 +10,15 @@
 //! A board whose write failed is *suspect* in this process and is answered from the database
 //! until its rebuild succeeds.
 //!
+//! # Threshold-area boards
+//!
+//! A settlement entry naming a threshold area is also on the area's board, shared by every
+//! tenant of the area ([`BoardId::threshold_area`]). Rebuilding a tenant's cycle never touches
+//! it (that would drop the other tenants); it is rebuilt on its own from every tenant's entries
+//! of the area and period ([`LiveBoards::rebuild_area`]). An entry whose tie-breakers differ
+//! from the area's first entry cannot be ordered with the others and stays off the area board
+//! (logged).
+//!
 //! # Known race
 //!
 //! A rebuild reads the database, then swaps the boards. An event committed between the two is
@@ -23,10 +32,14 @@ use std::time::Instant;
 
 use sea_orm::DatabaseConnection;
 
+use jifen_proto::common::v1 as common;
+
 use crate::board::{BoardError, BoardId, BoardSeat, InProcessBoards, RankBoards};
 use crate::domain::{RankPosition, RankSpec};
 use crate::entry;
 use crate::error::RankingError;
+use crate::hot::Hot;
+use crate::runs::StoredParams;
 use crate::store::board_entry::{self, BoardEntryRow};
 
 /// One question to a board.
@@ -98,12 +111,40 @@ fn cycle_spec(rows: &[BoardEntryRow]) -> Result<RankSpec, RankingError> {
     }
 }
 
+/// What GetRank needs of an entry row, parsed once and cached (see [`crate::hot`]).
+#[derive(Debug)]
+pub struct HotEntry {
+    /// The stored row.
+    pub row: BoardEntryRow,
+    /// The boards it is on.
+    pub boards: Vec<BoardId>,
+    /// Its tie keys, as answered.
+    pub tie_keys: Vec<common::TieKey>,
+}
+
+impl HotEntry {
+    /// Parses a stored row.
+    pub fn new(row: BoardEntryRow) -> Result<Self, RankingError> {
+        let spec = entry::spec_of(&row)?;
+        let tie_keys = entry::ties_to_proto(&spec, &entry::tie_values_of(&row)?);
+        Ok(Self {
+            boards: entry::boards_of(&row)?,
+            tie_keys,
+            row,
+        })
+    }
+}
+
 /// The live boards, the database behind them, and the rebuild bookkeeping.
 pub struct LiveBoards {
     db: DatabaseConnection,
     boards: Arc<dyn RankBoards>,
     suspect: Mutex<HashSet<BoardId>>,
     rebuilding: Mutex<HashSet<(String, String)>>,
+    /// Entry rows by tenant and application id (GetRank).
+    pub(crate) entries: Hot<Arc<HotEntry>>,
+    /// The newest run's parameters by tenant and cycle (`None`: no run yet).
+    pub(crate) lines: Hot<Arc<Option<StoredParams>>>,
 }
 
 impl std::fmt::Debug for LiveBoards {
@@ -120,6 +161,8 @@ impl LiveBoards {
             boards,
             suspect: Mutex::new(HashSet::new()),
             rebuilding: Mutex::new(HashSet::new()),
+            entries: Hot::new(crate::hot::TTL),
+            lines: Hot::new(crate::hot::TTL),
         }
     }
 
@@ -138,7 +181,11 @@ impl LiveBoards {
     /// Moves an entry on the boards after its row changed from `old` to `new` (committed).
     /// Failures are logged and heal by rebuild; the database already holds the truth.
     pub async fn apply(self: &Arc<Self>, old: Option<&BoardEntryRow>, new: &BoardEntryRow) {
-        if let Err(err) = self.try_apply(old, new).await {
+        self.entries.remove(&new.tenant, &new.application_id);
+        let result = self.try_apply(old, new).await;
+        // Again: a GetRank may have cached the old row while the boards moved.
+        self.entries.remove(&new.tenant, &new.application_id);
+        if let Err(err) = result {
             tracing::warn!(error = %err, tenant = %new.tenant, cycle = %new.cycle_id, "board write failed; rebuilding");
             let mut marked = Vec::new();
             for row in old.into_iter().chain(std::iter::once(new)) {
@@ -202,14 +249,21 @@ impl LiveBoards {
             }
         }
         self.trigger_rebuild(&board.tenant, &board.cycle_id, vec![board.clone()]);
-        let rows = board_entry::live_in_cycle(&self.db, &board.tenant, &board.cycle_id).await?;
-        let spec = cycle_spec(&rows)?;
-        let mut entries = Vec::new();
-        for row in &rows {
-            if entry::is_on(row, &board.scope)? {
-                entries.push((row.application_id.clone(), entry::key_of(&spec, row)?));
+        let (spec, entries) = match board.area() {
+            Some(area) => self.area_entries(area, &board.cycle_id).await?,
+            None => {
+                let rows =
+                    board_entry::live_in_cycle(&self.db, &board.tenant, &board.cycle_id).await?;
+                let spec = cycle_spec(&rows)?;
+                let mut entries = Vec::new();
+                for row in &rows {
+                    if entry::is_on(row, &board.scope)? {
+                        entries.push((row.application_id.clone(), entry::key_of(&spec, row)?));
+                    }
+                }
+                (spec, entries)
             }
-        }
+        };
         let scratch = InProcessBoards::new();
         scratch.replace(board, &spec, entries).await?;
         Ok(Answers {
@@ -218,8 +272,74 @@ impl LiveBoards {
         })
     }
 
+    /// Returns the order and the entries of a threshold area's board in `period`, from every
+    /// tenant's live entries (an entry ranked by other tie-breakers than the first stays off).
+    async fn area_entries(
+        &self,
+        area: &str,
+        period: &str,
+    ) -> Result<(RankSpec, Vec<(String, crate::domain::RankKey)>), RankingError> {
+        let mut rows = board_entry::live_in_area(&self.db, area).await?;
+        rows.retain(|row| entry::area_period(row) == period);
+        let spec = cycle_spec(&rows)?;
+        let mut entries = Vec::with_capacity(rows.len());
+        for row in &rows {
+            match entry::spec_of(row)
+                .ok()
+                .filter(|s| s == &spec)
+                .map(|_| entry::key_of(&spec, row))
+            {
+                Some(Ok(key)) => entries.push((row.application_id.clone(), key)),
+                _ => tracing::warn!(
+                    area, period, tenant = %row.tenant, application = %row.application_id,
+                    "entry ranks by other tie-breakers than its threshold area; left off the area board"
+                ),
+            }
+        }
+        Ok((spec, entries))
+    }
+
+    /// Rebuilds the board of threshold area `area` in `period` from every tenant's entries.
+    pub async fn rebuild_area(&self, area: &str, period: &str) -> Result<Rebuilt, RankingError> {
+        let (spec, entries) = self.area_entries(area, period).await?;
+        let board = BoardId::threshold_area(area, period);
+        let done = Rebuilt {
+            boards: 1,
+            entries: entries.len() as u64,
+        };
+        self.boards.replace(&board, &spec, entries).await?;
+        self.suspect
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&board);
+        Ok(done)
+    }
+
+    /// Rebuilds every period's board of threshold area `area` (all, or only those not ready).
+    async fn rebuild_area_periods(
+        &self,
+        area: &str,
+        only_missing: bool,
+    ) -> Result<Rebuilt, RankingError> {
+        let rows = board_entry::live_in_area(&self.db, area).await?;
+        let periods: std::collections::BTreeSet<String> =
+            rows.iter().map(entry::area_period).collect();
+        let mut total = Rebuilt::default();
+        for period in periods {
+            let board = BoardId::threshold_area(area, &period);
+            if only_missing && self.boards.is_ready(&board).await? {
+                continue;
+            }
+            let done = self.rebuild_area(area, &period).await?;
+            total.boards += done.boards;
+            total.entries += done.entries;
+        }
+        Ok(total)
+    }
+
     /// Rebuilds every board of a tenant's cycle from the database, plus `extra` boards of that
-    /// cycle (emptied when no entry is on them any more).
+    /// cycle (emptied when no entry is on them any more). Threshold-area boards are shared:
+    /// only those named in `extra` are rebuilt, from every tenant of the area.
     pub async fn rebuild_cycle(
         &self,
         tenant: &str,
@@ -229,8 +349,18 @@ impl LiveBoards {
         let rows = board_entry::live_in_cycle(&self.db, tenant, cycle_id).await?;
         let spec = cycle_spec(&rows)?;
         let mut per_board: BTreeMap<BoardId, Vec<_>> = BTreeMap::new();
+        let mut done = Rebuilt::default();
         for board in extra {
-            per_board.entry(board.clone()).or_default();
+            match board.area() {
+                Some(area) => {
+                    let area_done = self.rebuild_area(area, &board.cycle_id).await?;
+                    done.boards += area_done.boards;
+                    done.entries += area_done.entries;
+                }
+                None => {
+                    per_board.entry(board.clone()).or_default();
+                }
+            }
         }
         per_board
             .entry(BoardId::new(
@@ -242,13 +372,15 @@ impl LiveBoards {
         for row in &rows {
             let key = entry::key_of(&spec, row)?;
             for board in entry::boards_of(row)? {
+                if board.area().is_some() {
+                    continue;
+                }
                 per_board
                     .entry(board)
                     .or_default()
                     .push((row.application_id.clone(), key.clone()));
             }
         }
-        let mut done = Rebuilt::default();
         for (board, entries) in per_board {
             done.boards += 1;
             done.entries += entries.len() as u64;
@@ -272,17 +404,37 @@ impl LiveBoards {
             None => board_entry::live_cycles_of(&self.db, tenant).await?,
         };
         let mut total = Rebuilt::default();
+        let mut areas = std::collections::BTreeSet::new();
         for cycle in cycles {
             let done = self.rebuild_cycle(tenant, &cycle, &[]).await?;
             total.boards += done.boards;
             total.entries += done.entries;
+            for row in board_entry::live_in_cycle(&self.db, tenant, &cycle).await? {
+                for board in entry::boards_of(&row)? {
+                    if board.area().is_some() {
+                        areas.insert(board);
+                    }
+                }
+            }
+        }
+        // The shared boards this tenant's entries are on, from every tenant of their area.
+        for board in areas {
+            if let Some(area) = board.area() {
+                let done = self.rebuild_area(area, &board.cycle_id).await?;
+                total.boards += done.boards;
+                total.entries += done.entries;
+            }
         }
         Ok(total)
     }
 
     /// Starts a background rebuild of a cycle unless one is running.
+    /// A threshold-area board (`tenant` empty) rebuilds just that board.
     pub fn trigger_rebuild(self: &Arc<Self>, tenant: &str, cycle_id: &str, extra: Vec<BoardId>) {
-        let key = (tenant.to_owned(), cycle_id.to_owned());
+        let key = match extra.first().and_then(BoardId::area) {
+            Some(area) if tenant.is_empty() => (format!("area:{area}"), cycle_id.to_owned()),
+            _ => (tenant.to_owned(), cycle_id.to_owned()),
+        };
         if !self
             .rebuilding
             .lock()
@@ -294,7 +446,11 @@ impl LiveBoards {
         let this = self.clone();
         tokio::spawn(async move {
             let started = Instant::now();
-            match this.rebuild_cycle(&key.0, &key.1, &extra).await {
+            let result = match extra.first().and_then(BoardId::area) {
+                Some(area) if key.0.starts_with("area:") => this.rebuild_area(area, &key.1).await,
+                _ => this.rebuild_cycle(&key.0, &key.1, &extra).await,
+            };
+            match result {
                 Ok(done) => tracing::info!(
                     tenant = %key.0, cycle = %key.1, boards = done.boards, entries = done.entries,
                     ms = started.elapsed().as_millis() as u64, "boards rebuilt"
@@ -319,6 +475,11 @@ impl LiveBoards {
                 continue;
             }
             let done = self.rebuild_cycle(&tenant, &cycle, &[]).await?;
+            total.boards += done.boards;
+            total.entries += done.entries;
+        }
+        for area in board_entry::live_areas(&self.db).await? {
+            let done = self.rebuild_area_periods(&area, true).await?;
             total.boards += done.boards;
             total.entries += done.entries;
         }

@@ -1,6 +1,7 @@
 //! Live provisional queries: my rank, the provisional cut-off, the score distribution, and
 //! board rebuilds.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::Utc;
@@ -13,7 +14,7 @@ use crate::board::{BoardId, BoardScope};
 use crate::domain::Histogram;
 use crate::entry;
 use crate::error::RankingError;
-use crate::live::{Query, Reply};
+use crate::live::{HotEntry, Query, Reply};
 use crate::runs::{Line, StoredParams};
 use crate::state::{Core, timestamp};
 use crate::store::{board_entry, ranking_run};
@@ -112,20 +113,81 @@ struct CutoffLine {
 }
 
 impl Core {
+    /// Returns the newest run's parameters of a tenant's cycle, from the database.
+    async fn latest_params(
+        &self,
+        tenant: &str,
+        cycle_id: &str,
+    ) -> Result<Option<StoredParams>, RankingError> {
+        Ok(
+            match ranking_run::latest_params(&self.db, tenant, cycle_id).await? {
+                Some(params) => Some(serde_json::from_value::<StoredParams>(params)?),
+                None => None,
+            },
+        )
+    }
+
     async fn line(
         &self,
         tenant: &str,
         cycle_id: &str,
         scope: &BoardScope,
     ) -> Result<Line, RankingError> {
-        Ok(
-            match ranking_run::latest(&self.db, tenant, cycle_id).await? {
-                Some(run) => {
-                    serde_json::from_value::<StoredParams>(run.params)?.line(tenant, scope)
-                }
-                None => Line::Unknown,
-            },
-        )
+        Ok(match self.latest_params(tenant, cycle_id).await? {
+            Some(params) => params.line(tenant, scope),
+            None => Line::Unknown,
+        })
+    }
+
+    /// As [`Core::latest_params`], through the short-lived cache ([`crate::hot`]).
+    async fn hot_params(
+        &self,
+        tenant: &str,
+        cycle_id: &str,
+    ) -> Result<Arc<Option<StoredParams>>, RankingError> {
+        if let Some(params) = self.live.lines.get(tenant, cycle_id) {
+            return Ok(params);
+        }
+        let params = Arc::new(self.latest_params(tenant, cycle_id).await?);
+        self.live.lines.put(tenant, cycle_id, params.clone());
+        Ok(params)
+    }
+
+    /// Returns an entry of a tenant through the short-lived cache ([`crate::hot`]).
+    async fn hot_entry(
+        &self,
+        tenant: &str,
+        application_id: &str,
+    ) -> Result<Option<Arc<HotEntry>>, RankingError> {
+        if let Some(entry) = self.live.entries.get(tenant, application_id) {
+            return Ok(Some(entry));
+        }
+        let Some(row) = board_entry::find(&self.db, tenant, application_id).await? else {
+            return Ok(None);
+        };
+        let entry = Arc::new(HotEntry::new(row)?);
+        self.live.entries.put(tenant, application_id, entry.clone());
+        Ok(Some(entry))
+    }
+
+    /// Returns the board of `scope` in a tenant's cycle; a threshold area's board is the one
+    /// the cycle's entries are on (by the period of its latest confirmed entry there).
+    async fn board_of(
+        &self,
+        tenant: &str,
+        cycle_id: &str,
+        scope: &BoardScope,
+    ) -> Result<BoardId, RankingError> {
+        match scope {
+            BoardScope::ThresholdArea(area) => {
+                let period = board_entry::latest_in_cycle_area(&self.db, tenant, cycle_id, area)
+                    .await?
+                    .map(|row| entry::area_period(&row))
+                    .unwrap_or_default();
+                Ok(BoardId::threshold_area(area, &period))
+            }
+            _ => Ok(BoardId::new(tenant, cycle_id, scope.clone())),
+        }
     }
 
     /// Returns the cut-off line of a board and whether it came from the database.
@@ -189,32 +251,36 @@ impl Core {
         req: pb::GetRankRequest,
     ) -> Result<pb::GetRankResponse, RankingError> {
         let application_id = required(&req.application_id, "application_id")?;
-        let row = board_entry::find(&self.db, &caller.tenant, application_id)
+        let hot = self
+            .hot_entry(&caller.tenant, application_id)
             .await?
-            .filter(|r| !r.removed)
+            .filter(|e| !e.row.removed)
             .ok_or(RankingError::NotFound("排名记录"))?;
+        let row = &hot.row;
         access::may_view_rank(caller, &row.applicant_subject)?;
         let wanted = req
             .scope
             .as_ref()
             .map(|s| scope_from_proto(Some(s)))
             .transpose()?;
-        let spec = entry::spec_of(&row)?;
-        let tie_keys = entry::ties_to_proto(&spec, &entry::tie_values_of(&row)?);
-        let mut positions = Vec::new();
+        let params = self.hot_params(&row.tenant, &row.cycle_id).await?;
+        let mut positions = Vec::with_capacity(hot.boards.len());
         let mut degraded = false;
-        for board in entry::boards_of(&row)? {
+        for board in &hot.boards {
             if wanted.as_ref().is_some_and(|w| w != &board.scope) {
                 continue;
             }
-            let line = self.line(&row.tenant, &row.cycle_id, &board.scope).await?;
+            let line = match params.as_ref() {
+                Some(p) => p.line(&row.tenant, &board.scope),
+                None => Line::Unknown,
+            };
             let mut queries = vec![Query::RankOf(row.application_id.clone())];
             if let Line::Seats(n) = line
                 && n > 0
             {
                 queries.push(Query::Nth(n - 1));
             }
-            let answers = self.live.query(&board, &queries).await?;
+            let answers = self.live.query(board, &queries).await?;
             degraded |= answers.degraded;
             let mut position = None;
             let mut last_seat = None;
@@ -241,7 +307,7 @@ impl Core {
                 above: p.above,
                 below: p.below,
                 total: p.total,
-                tie_keys: tie_keys.clone(),
+                tie_keys: hot.tie_keys.clone(),
                 tied_on_total: p.same_total,
                 seats,
                 cutoff,
@@ -274,7 +340,7 @@ impl Core {
         } else {
             self.line(tenant, cycle_id, &scope).await?
         };
-        let board = BoardId::new(tenant, cycle_id, scope.clone());
+        let board = self.board_of(tenant, cycle_id, &scope).await?;
         let (out, _, degraded) = self.cutoff_line(&board, line).await?;
         Ok(pb::GetCutoffResponse {
             scope: Some(scope_to_proto(&scope)),
@@ -303,7 +369,7 @@ impl Core {
             i64::from(req.bucket_width)
         };
         let line = self.line(tenant, cycle_id, &scope).await?;
-        let board = BoardId::new(tenant, cycle_id, scope.clone());
+        let board = self.board_of(tenant, cycle_id, &scope).await?;
         let (out, counts, degraded) = self.cutoff_line(&board, line).await?;
         let histogram = Histogram::from_counts(width, counts.iter().copied())?;
         Ok(pb::GetDistributionResponse {

@@ -58,6 +58,11 @@ impl StoredParams {
     pub fn line(&self, tenant: &str, scope: &BoardScope) -> Line {
         match &self.run.decision {
             Decision::Threshold { pass_mark } => Line::PassMark(*pass_mark),
+            // The quota is the tenant's; other boards have no line of their own.
+            Decision::Quota { quota } => match scope {
+                BoardScope::Tenant => Line::Seats(*quota),
+                _ => Line::Unknown,
+            },
             Decision::Seats(plan) => {
                 let seats = |f: &dyn Fn(&School) -> bool| {
                     plan.schools
@@ -139,9 +144,14 @@ pub fn params_from_proto(
             pass_mark: params.pass_mark,
         },
         Ok(pb::RunMode::Quota) => {
-            return Err(RankingError::Invalid(
-                "名额（QUOTA）模式暂未开放，请使用学位或达标分模式".to_owned(),
-            ));
+            if params.quota == 0 {
+                return Err(RankingError::Invalid(
+                    "名额模式需要 quota（名额数）大于 0".to_owned(),
+                ));
+            }
+            Decision::Quota {
+                quota: params.quota,
+            }
         }
         _ => return Err(RankingError::Invalid("parameters.mode 必须指定".to_owned())),
     };
@@ -177,12 +187,15 @@ fn params_to_proto(p: &StoredParams) -> pb::RunParameters {
                 .collect(),
             district_min_totals: plan.district_min_totals.clone().into_iter().collect(),
         }),
-        Decision::Threshold { .. } => None,
+        Decision::Threshold { .. } | Decision::Quota { .. } => None,
     };
     pb::RunParameters {
         mode: p.mode,
         pass_mark: p.pass_mark,
-        quota: 0,
+        quota: match &p.run.decision {
+            Decision::Quota { quota } => *quota,
+            _ => 0,
+        },
         rounds: p.rounds.clone(),
         snapshot_at: p.snapshot_at.map(timestamp),
         seat_plan,
@@ -249,13 +262,14 @@ pub fn scope_cutoffs(result: &RunResult, params: &StoredParams) -> Vec<pb::Scope
     let admitted = result.admitted_count() as u64;
     let tenant_seats = match &params.run.decision {
         Decision::Seats(plan) => plan.schools.iter().map(|s| u64::from(s.seats)).sum(),
+        Decision::Quota { quota } => *quota,
         Decision::Threshold { .. } => 0,
     };
     let mut out = vec![pb::ScopeCutoff {
         scope: Some(scope_to_proto(&BoardScope::Tenant)),
         cutoff: match &params.run.decision {
             Decision::Threshold { pass_mark } => *pass_mark,
-            Decision::Seats(_) => result.cutoff_total.unwrap_or(0),
+            Decision::Seats(_) | Decision::Quota { .. } => result.cutoff_total.unwrap_or(0),
         },
         seats: tenant_seats,
         admitted,
@@ -417,6 +431,8 @@ impl Core {
             }
             return Err(err.into());
         }
+        // This process answers GetRank with the new line at once (see `crate::hot`).
+        self.live.lines.remove(tenant, cycle_id);
         tracing::info!(tenant, cycle_id, run_id = %row.id, entries = row.entry_count, inputs_hash = %row.inputs_hash, results_hash = %row.results_hash, "ranking run completed");
         run_to_proto(&row)
     }

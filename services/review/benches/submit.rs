@@ -1,124 +1,39 @@
-//! Submissions into PostgreSQL, against raw INSERTs of the same rows, in one run.
+//! Submissions into PostgreSQL through the real Submit rpc, against raw INSERTs of the same rows,
+//! in one run.
 //!
-//! * `submission`: what a submission writes, in one transaction: the application row, its first
-//!   audit record (hash-chained after reading the previous one) and the outbox event.
-//! * `raw`: a plain autocommit INSERT of the same application row.
-//! * `rpc` (for information): the whole Submit rpc on existing drafts: reads, gate evaluation with
-//!   jifen-rules, SLA deadline, versioned update, audit, outbox, idempotency key.
+//! * `submission`: `ReviewService::submit` (what the gRPC handler runs) on drafts made beforehand
+//!   (not timed): idempotency-key lookup, owner check, cycle window, gate evaluation with
+//!   jifen-rules, SLA deadline, then the versioned row update with its hash-chained audit record,
+//!   the outbox event and the idempotency key, atomically.
+//! * `raw`: a plain autocommit INSERT of the same row (a copy of a submitted application, as the
+//!   submission left it), with the same number of writers over the same connection pool.
 //!
 //! Needs PostgreSQL at `JIFEN_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`);
-//! creates a fresh database. `JIFEN_BENCH_N` (default 4000) rows per phase, 32 concurrent writers.
+//! creates a fresh database. `JIFEN_BENCH_N` (default 4000) rows per phase;
+//! `JIFEN_BENCH_WRITERS` (default 32) concurrent writers, for both phases alike, with a pool of
+//! writers + 4 connections. `JIFEN_BENCH_LOG_STATEMENTS=1` sets `log_statement = 'all'` on the
+//! bench database and marks the timed phases in the server log (`SELECT 'bench: ...'`), to count
+//! the statements per operation.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::Utc;
 use jifen_kit::auth::{Caller, Role};
 use jifen_proto::common::v1 as common;
 use jifen_proto::review::v1 as pb;
 use jifen_proto::review::v1::review_service_server::ReviewService as Svc;
-use jifen_review::domain::audit::AuditEntry;
+use jifen_review::Review;
 use jifen_review::score_source::RulesScoreSource;
 use jifen_review::store::entities::application;
-use jifen_review::{Review, events};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, Database, DatabaseConnection, Statement,
-    TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, Database, DatabaseConnection,
+    EntityTrait, IntoActiveModel, QueryFilter, Statement,
 };
-use serde_json::json;
 
-const WRITERS: usize = 32;
-
-fn row(id: &str, tenant: &str, n: usize) -> application::ActiveModel {
-    let now = Utc::now();
-    application::ActiveModel {
-        id: Set(id.to_owned()),
-        tenant: Set(tenant.to_owned()),
-        cycle_id: Set("bench-cycle".to_owned()),
-        benefit: Set("settlement".to_owned()),
-        number: Set(format!("BE-2024-SET-{id}")),
-        applicant_subject: Set(format!("applicant-{n}")),
-        street_code: Set("s1".to_owned()),
-        status: Set(common::ApplicationStatus::Submitted as i32),
-        version: Set(2),
-        active_key: Set(Some(format!("bench-cycle/{id}"))),
-        claims: Set(
-            json!([{"fact_key": "insurance_months", "person_index": 0, "indicator": "insurance_months", "value": 88, "material_ids": ["m1"], "state": "claimed", "verified": null, "department": "", "note": ""}]),
-        ),
-        household: Set(json!({"child": null, "other_parent": null, "school_preferences": []})),
-        claimed_score: Set(None),
-        verified_score: Set(None),
-        total: Set(Some(790)),
-        gate_decisions: Set(json!([])),
-        due_at: Set(Some(now)),
-        reason: Set(String::new()),
-        returned_fact_keys: Set(json!([])),
-        outcome: Set(0),
-        allocated_school: Set(String::new()),
-        resubmitted: Set(false),
-        created_at: Set(now),
-        submitted_at: Set(Some(now)),
-        updated_at: Set(now),
-        confirmed_at: Set(None),
-    }
-}
-
-async fn submission(db: &DatabaseConnection, tenant: &str, n: usize) -> Result<(), String> {
-    let id = uuid::Uuid::now_v7().to_string();
-    let txn = db.begin().await.map_err(|e| e.to_string())?;
-    row(&id, tenant, n)
-        .insert(&txn)
-        .await
-        .map_err(|e| e.to_string())?;
-    let entry = AuditEntry {
-        sequence: 0,
-        tenant: tenant.to_owned(),
-        application_id: id.clone(),
-        actor_subject: format!("applicant-{n}"),
-        actor_role: "applicant".to_owned(),
-        actor_tenant: tenant.to_owned(),
-        actor_scope: String::new(),
-        action: "submit".to_owned(),
-        from_status: common::ApplicationStatus::Draft as i32,
-        to_status: common::ApplicationStatus::Submitted as i32,
-        reason: String::new(),
-        details: "{}".to_owned(),
-        at: jifen_review::domain::audit::truncate_micros(Utc::now()),
-    };
-    jifen_review::store::repo::append_audit(&txn, entry, None)
-        .await
-        .map_err(|e| e.to_string())?;
-    let payload = common::ApplicationStatusChanged {
-        application_id: id.clone(),
-        from_status: common::ApplicationStatus::Draft as i32,
-        to_status: common::ApplicationStatus::Submitted as i32,
-        ..Default::default()
-    };
-    events::enqueue(
-        &txn,
-        tenant,
-        &id,
-        2,
-        common::event::Payload::ApplicationStatusChanged(payload),
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    txn.commit().await.map_err(|e| e.to_string())
-}
-
-async fn raw(db: &DatabaseConnection, tenant: &str, n: usize) -> Result<(), String> {
-    let id = uuid::Uuid::now_v7().to_string();
-    row(&id, tenant, n)
-        .insert(db)
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
-}
-
-/// Runs `op` `total` times over WRITERS tasks; returns (acknowledged, seconds).
-async fn run<F, Fut>(total: usize, op: F) -> (usize, f64)
+/// Runs `op` `total` times over `writers` tasks; returns (acknowledged, seconds).
+async fn run<F, Fut>(writers: usize, total: usize, op: F) -> (usize, f64)
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<(), String>> + Send,
@@ -127,7 +42,7 @@ where
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..WRITERS {
+    for _ in 0..writers {
         let (op, next) = (op.clone(), next.clone());
         tasks.push(tokio::spawn(async move {
             let mut acked = 0;
@@ -156,6 +71,18 @@ fn rq<T>(c: &Caller, m: T) -> tonic::Request<T> {
     r
 }
 
+fn caller(tenant: &str, subject: String, role: Role) -> Caller {
+    Caller {
+        tenant: tenant.to_owned(),
+        subject,
+        roles: vec![role],
+        street: None,
+        department: None,
+        session: None,
+        home_tenant: None,
+    }
+}
+
 async fn count(db: &DatabaseConnection, sql: String) -> i64 {
     let row = db
         .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
@@ -165,121 +92,30 @@ async fn count(db: &DatabaseConnection, sql: String) -> i64 {
     row.try_get_by_index::<i64>(0).unwrap()
 }
 
-#[tokio::main]
-async fn main() {
-    let admin = std::env::var("JIFEN_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let total: usize = std::env::var("JIFEN_BENCH_N")
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(4000);
-    let name = format!("jifen_bench_{}", std::process::id());
-    let boot = Database::connect(admin.as_str())
-        .await
-        .expect("PostgreSQL answers");
-    boot.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-        .await
-        .expect("create database");
-    let url = match admin.rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{name}"),
-        None => format!("{admin}/{name}"),
-    };
-    let config = jifen_kit::config::DatabaseConfig {
-        url,
-        max_connections: WRITERS as u32 + 4,
-    };
-    let db = jifen_kit::db::connect("review", &config, &std::env::temp_dir())
-        .await
-        .expect("connect");
-    jifen_kit::db::migrate::<jifen_review::Migrator>("review", &db)
-        .await
-        .expect("migrate");
+        .unwrap_or(default)
+}
 
-    // Warm the pool.
-    let _ = run(200, {
-        let db = db.clone();
-        move |n| {
-            let db = db.clone();
-            async move { raw(&db, "warm", n).await }
-        }
-    })
-    .await;
-
-    let (sub_acked, sub_secs) = run(total, {
-        let db = db.clone();
-        move |n| {
-            let db = db.clone();
-            async move { submission(&db, "bench-sub", n).await }
-        }
-    })
-    .await;
-    let (raw_acked, raw_secs) = run(total, {
-        let db = db.clone();
-        move |n| {
-            let db = db.clone();
-            async move { raw(&db, "bench-raw", n).await }
-        }
-    })
-    .await;
-
-    let sub_rows = count(
-        &db,
-        "SELECT COUNT(*) FROM applications WHERE tenant = 'bench-sub'".into(),
-    )
-    .await;
-    let sub_events = count(
-        &db,
-        "SELECT COUNT(*) FROM outbox_events WHERE tenant = 'bench-sub'".into(),
-    )
-    .await;
-    let raw_rows = count(
-        &db,
-        "SELECT COUNT(*) FROM applications WHERE tenant = 'bench-raw'".into(),
-    )
-    .await;
-    let sub_rate = sub_acked as f64 / sub_secs;
-    let raw_rate = raw_acked as f64 / raw_secs;
-    println!(
-        "submission (row + audit + outbox, one txn): {sub_acked} in {sub_secs:.2}s = {sub_rate:.0}/s; rows in db {sub_rows}, outbox events {sub_events}"
-    );
-    println!(
-        "raw INSERT of the same rows:                {raw_acked} in {raw_secs:.2}s = {raw_rate:.0}/s; rows in db {raw_rows}"
-    );
-    println!("ratio submission/raw: {:.2}", sub_rate / raw_rate);
-    println!(
-        "db count equals acknowledged: {}",
-        sub_rows as usize == sub_acked
-            && sub_events as usize == sub_acked
-            && raw_rows as usize == raw_acked
-    );
-
-    // The whole Submit rpc, on drafts made beforehand (not timed).
-    let svc = Review::new(db.clone(), Arc::new(RulesScoreSource));
-    let tenant = "bench-rpc".to_owned();
-    let caller = |subject: String, role: Role| Caller {
-        tenant: tenant.clone(),
-        subject,
-        roles: vec![role],
-        street: None,
-        department: None,
-        session: None,
-        home_tenant: None,
-    };
-    let wide = Some(common::DateRange {
-        start_date: "2000-01-01".into(),
-        end_date: "2099-12-31".into(),
-    });
-    let admin_c = caller("admin".into(), Role::DistrictAdmin);
+/// Opens a settlement cycle in `tenant` and makes `total` drafts with one claim each, through
+/// the rpcs (not timed). Returns (application id, version) per draft.
+async fn drafts(svc: &Review, tenant: &str, total: usize, writers: usize) -> Vec<(String, i64)> {
+    let admin = caller(tenant, "admin".into(), Role::DistrictAdmin);
     let cycle = Svc::create_cycle(
-        &svc,
+        svc,
         rq(
-            &admin_c,
+            &admin,
             pb::CreateCycleRequest {
                 target_tenant: String::new(),
                 cycle: Some(pb::Cycle {
                     benefit: "settlement".into(),
                     year: 2024,
-                    application_window: wide,
+                    application_window: Some(common::DateRange {
+                        start_date: "2000-01-01".into(),
+                        end_date: "2099-12-31".into(),
+                    }),
                     score_as_of_date: "2024-06-30".into(),
                     rule_set: Some(jifen_proto::scoring::v1::RuleSetRef {
                         rule_set_id: "SZ-CITY-SETTLEMENT-2021".into(),
@@ -294,9 +130,9 @@ async fn main() {
     .unwrap()
     .into_inner();
     Svc::open_cycle(
-        &svc,
+        svc,
         rq(
-            &admin_c,
+            &admin,
             pb::OpenCycleRequest {
                 cycle_id: cycle.cycle_id.clone(),
                 expected_version: cycle.version,
@@ -305,103 +141,226 @@ async fn main() {
     )
     .await
     .unwrap();
-    let rpc_total = total / 2;
-    let drafts = Arc::new(std::sync::Mutex::new(vec![None; rpc_total]));
-    {
-        let (svc, drafts, cycle_id, tenant) = (
-            svc.clone(),
-            drafts.clone(),
-            cycle.cycle_id.clone(),
-            tenant.clone(),
-        );
-        run(rpc_total, move |n| {
-            let (svc, drafts, cycle_id, tenant) = (
-                svc.clone(),
-                drafts.clone(),
-                cycle_id.clone(),
-                tenant.clone(),
-            );
-            async move {
-                let c = Caller {
-                    tenant,
-                    subject: format!("a{n}"),
-                    roles: vec![Role::Applicant],
-                    street: None,
-                    department: None,
-                    session: None,
-                    home_tenant: None,
-                };
-                let mut r = tonic::Request::new(pb::CreateDraftRequest {
-                    cycle_id,
-                    street_code: "s1".into(),
-                    idempotency_key: String::new(),
-                });
-                r.extensions_mut().insert(c.clone());
-                let app = Svc::create_draft(&svc, r)
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .into_inner();
-                let mut r = tonic::Request::new(pb::SaveClaimsRequest {
-                    application_id: app.application_id,
-                    expected_version: app.version,
-                    claims: vec![pb::Claim {
-                        fact_key: "insurance_months".into(),
-                        value_json: "88".into(),
-                        ..Default::default()
-                    }],
-                    remove: vec![],
-                });
-                r.extensions_mut().insert(c);
-                let app = Svc::save_claims(&svc, r)
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .into_inner();
-                drafts.lock().unwrap()[n] = Some((app.application_id, app.version));
-                Ok(())
-            }
-        })
-        .await;
-    }
-    let (rpc_acked, rpc_secs) = {
-        let (svc, drafts, tenant) = (svc.clone(), drafts.clone(), tenant.clone());
-        run(rpc_total, move |n| {
-            let (svc, drafts, tenant) = (svc.clone(), drafts.clone(), tenant.clone());
-            async move {
-                let (id, version) = drafts.lock().unwrap()[n].clone().ok_or("no draft")?;
-                let c = Caller {
-                    tenant,
-                    subject: format!("a{n}"),
-                    roles: vec![Role::Applicant],
-                    street: None,
-                    department: None,
-                    session: None,
-                    home_tenant: None,
-                };
-                let mut r = tonic::Request::new(pb::SubmitRequest {
-                    application_id: id,
-                    expected_version: version,
-                    idempotency_key: format!("k{n}"),
-                });
-                r.extensions_mut().insert(c);
-                Svc::submit(&svc, r)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| e.to_string())
-            }
-        })
+    let made = Arc::new(std::sync::Mutex::new(vec![None; total]));
+    let (svc, made2, cycle_id, tenant) = (
+        svc.clone(),
+        made.clone(),
+        cycle.cycle_id.clone(),
+        tenant.to_owned(),
+    );
+    run(writers, total, move |n| {
+        let (svc, made, cycle_id, tenant) =
+            (svc.clone(), made2.clone(), cycle_id.clone(), tenant.clone());
+        async move {
+            let c = caller(&tenant, format!("a{n}"), Role::Applicant);
+            let app = Svc::create_draft(
+                &svc,
+                rq(
+                    &c,
+                    pb::CreateDraftRequest {
+                        cycle_id,
+                        street_code: "s1".into(),
+                        idempotency_key: String::new(),
+                    },
+                ),
+            )
+            .await
+            .map_err(|e| e.to_string())?
+            .into_inner();
+            let app = Svc::save_claims(
+                &svc,
+                rq(
+                    &c,
+                    pb::SaveClaimsRequest {
+                        application_id: app.application_id,
+                        expected_version: app.version,
+                        claims: vec![pb::Claim {
+                            fact_key: "insurance_months".into(),
+                            value_json: "88".into(),
+                            ..Default::default()
+                        }],
+                        remove: vec![],
+                    },
+                ),
+            )
+            .await
+            .map_err(|e| e.to_string())?
+            .into_inner();
+            made.lock().unwrap()[n] = Some((app.application_id, app.version));
+            Ok(())
+        }
+    })
+    .await;
+    let made = made.lock().unwrap();
+    made.iter()
+        .map(|d| d.clone().expect("draft made"))
+        .collect()
+}
+
+#[tokio::main]
+async fn main() {
+    let admin = std::env::var("JIFEN_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let total = env_usize("JIFEN_BENCH_N", 4000);
+    let writers = env_usize("JIFEN_BENCH_WRITERS", 32);
+    let name = format!("jifen_bench_{}", std::process::id());
+    let boot = Database::connect(admin.as_str())
         .await
+        .expect("PostgreSQL answers");
+    boot.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .expect("create database");
+    let url = match admin.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{name}"),
+        None => format!("{admin}/{name}"),
     };
-    let rpc_rows = count(
+    let log_statements = std::env::var("JIFEN_BENCH_LOG_STATEMENTS").is_ok_and(|v| v == "1");
+    if log_statements {
+        boot.execute_unprepared(&format!(
+            "ALTER DATABASE \"{name}\" SET log_statement = 'all'"
+        ))
+        .await
+        .expect("log statements");
+    }
+    let config = jifen_kit::config::DatabaseConfig {
+        url,
+        max_connections: writers as u32 + 4,
+    };
+    let db = jifen_kit::db::connect("review", &config, &std::env::temp_dir())
+        .await
+        .expect("connect");
+    jifen_kit::db::migrate::<jifen_review::Migrator>("review", &db)
+        .await
+        .expect("migrate");
+    let svc = Review::new(db.clone(), Arc::new(RulesScoreSource));
+    let mark = |what: &'static str| {
+        let db = db.clone();
+        async move {
+            if log_statements {
+                let _ = db
+                    .execute_unprepared(&format!("SELECT 'bench: {what}'"))
+                    .await;
+            }
+        }
+    };
+
+    // Warm-up (pool, prepared statements, rule-set cache), then the timed drafts' setup.
+    let tenant = "bench-sub";
+    let warm = drafts(&svc, "bench-warm", 200, writers).await;
+    let drafts = Arc::new(drafts(&svc, tenant, total, writers).await);
+    let submit = |svc: Review, tenant: &'static str, list: Arc<Vec<(String, i64)>>| {
+        move |n: usize| {
+            let (svc, list) = (svc.clone(), list.clone());
+            async move {
+                let (id, version) = list[n].clone();
+                let c = caller(tenant, format!("a{n}"), Role::Applicant);
+                Svc::submit(
+                    &svc,
+                    rq(
+                        &c,
+                        pb::SubmitRequest {
+                            application_id: id,
+                            expected_version: version,
+                            idempotency_key: format!("k{n}"),
+                        },
+                    ),
+                )
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+            }
+        }
+    };
+    let _ = run(
+        writers,
+        warm.len(),
+        submit(svc.clone(), "bench-warm", Arc::new(warm)),
+    )
+    .await;
+
+    mark("submission start").await;
+    let (sub_acked, sub_secs) = run(writers, total, submit(svc.clone(), tenant, drafts)).await;
+    mark("submission end").await;
+
+    // The raw side inserts copies of a row exactly as a submission left it.
+    let template = application::Entity::find()
+        .filter(application::Column::Tenant.eq(tenant))
+        .filter(application::Column::Status.eq(common::ApplicationStatus::Submitted as i32))
+        .one(&db)
+        .await
+        .unwrap()
+        .expect("a submitted application");
+    mark("raw start").await;
+    let (raw_acked, raw_secs) = run(writers, total, {
+        let db = db.clone();
+        move |n| {
+            let (db, template) = (db.clone(), template.clone());
+            async move {
+                let id = uuid::Uuid::now_v7().to_string();
+                let mut row = template.into_active_model().reset_all();
+                row.tenant = Set("bench-raw".to_owned());
+                row.number = Set(format!("BR-2024-SET-{n:06}"));
+                row.active_key = Set(Some(format!("raw/{id}")));
+                row.applicant_subject = Set(format!("r{n}"));
+                row.id = Set(id);
+                row.insert(&db).await.map(|_| ()).map_err(|e| e.to_string())
+            }
+        }
+    })
+    .await;
+    mark("raw end").await;
+
+    let submitted = common::ApplicationStatus::Submitted as i32;
+    let sub_rows = count(
         &db,
         format!(
-            "SELECT COUNT(*) FROM applications WHERE tenant = 'bench-rpc' AND status = {}",
-            common::ApplicationStatus::Submitted as i32
+            "SELECT COUNT(*) FROM applications WHERE tenant = '{tenant}' AND status = {submitted}"
         ),
     )
     .await;
+    let sub_events = count(
+        &db,
+        format!("SELECT COUNT(*) FROM outbox_events WHERE tenant = '{tenant}' AND topic = 'review.application_status_changed'"),
+    )
+    .await;
+    let sub_audit = count(
+        &db,
+        format!(
+            "SELECT COUNT(*) FROM audit_entries WHERE tenant = '{tenant}' AND action = 'submit'"
+        ),
+    )
+    .await;
+    let sub_keys = count(
+        &db,
+        format!(
+            "SELECT COUNT(*) FROM idempotency_keys WHERE tenant = '{tenant}' AND scope = 'submit'"
+        ),
+    )
+    .await;
+    let raw_rows = count(
+        &db,
+        "SELECT COUNT(*) FROM applications WHERE tenant = 'bench-raw'".into(),
+    )
+    .await;
+    let sub_rate = sub_acked as f64 / sub_secs;
+    let raw_rate = raw_acked as f64 / raw_secs;
     println!(
-        "whole Submit rpc (reads, gates, audit, outbox, key):  {rpc_acked} in {rpc_secs:.2}s = {:.0}/s; submitted in db {rpc_rows}",
-        rpc_acked as f64 / rpc_secs
+        "writers {writers}, pool {} connections (both phases)",
+        writers + 4
+    );
+    println!(
+        "submission (Submit rpc: row + audit + outbox + key): {sub_acked} in {sub_secs:.2}s = {sub_rate:.0}/s; submitted in db {sub_rows}, audit {sub_audit}, outbox events {sub_events}, keys {sub_keys}"
+    );
+    println!(
+        "raw INSERT of the same rows:                         {raw_acked} in {raw_secs:.2}s = {raw_rate:.0}/s; rows in db {raw_rows}"
+    );
+    println!("ratio submission/raw: {:.2}", sub_rate / raw_rate);
+    println!(
+        "db count equals acknowledged: {}",
+        [sub_rows, sub_audit, sub_events, sub_keys]
+            .iter()
+            .all(|c| *c as usize == sub_acked)
+            && raw_rows as usize == raw_acked
     );
     let _ = db.close().await;
     let _ = boot

@@ -33,15 +33,14 @@ pub fn topic_of(payload: &Payload) -> &'static str {
     }
 }
 
-/// Writes `payload` about `aggregate_id` at `aggregate_version` into the outbox, in `conn` (the
-/// caller's transaction).
-pub async fn enqueue<C: ConnectionTrait>(
-    conn: &C,
+/// Returns the outbox event of `payload` about `aggregate_id` at `aggregate_version`: a fresh
+/// event id, and the encoded envelope (carrying that id) in the JSON payload.
+pub fn outbox_event(
     tenant: &str,
     aggregate_id: &str,
     aggregate_version: i64,
     payload: Payload,
-) -> Result<uuid::Uuid, sea_orm::DbErr> {
+) -> outbox::Event {
     let topic = topic_of(&payload);
     let mut kit_event = outbox::Event::new(topic, tenant, serde_json::Value::Null);
     let envelope = common::Event {
@@ -61,8 +60,21 @@ pub async fn enqueue<C: ConnectionTrait>(
         "aggregate_version": aggregate_version,
         "event": base64::engine::general_purpose::STANDARD.encode(envelope.encode_to_vec()),
     });
-    outbox::enqueue(conn, &kit_event).await?;
-    Ok(kit_event.id)
+    kit_event
+}
+
+/// Writes `payload` about `aggregate_id` at `aggregate_version` into the outbox, in `conn` (the
+/// caller's transaction).
+pub async fn enqueue<C: ConnectionTrait>(
+    conn: &C,
+    tenant: &str,
+    aggregate_id: &str,
+    aggregate_version: i64,
+    payload: Payload,
+) -> Result<uuid::Uuid, sea_orm::DbErr> {
+    let event = outbox_event(tenant, aggregate_id, aggregate_version, payload);
+    outbox::enqueue(conn, &event).await?;
+    Ok(event.id)
 }
 
 /// Decodes the envelope of an outbox event.

@@ -6,5 +6,6 @@ pub mod login_limit;
 pub mod masking;
 pub mod password;
 pub mod phone;
+pub mod registry;
 pub mod staff_scope;
 pub mod tenants;

@@ -6,18 +6,33 @@ use jifen_kit::auth::{CITY_TENANT, Role};
 
 use super::field::FieldProblem;
 
-/// Departments that verify indicators, with their codes.
+/// Departments that verify indicators: the codes rule sets name as `verifier_department`
+/// (`jifen_rules::vocabulary::Department`, snake_case), so a department verifier's scope matches
+/// the indicators routed to them; names as shown to people.
 pub const DEPARTMENTS: [(&str, &str); 10] = [
-    ("psb", "公安"),
-    ("hrss", "人社"),
-    ("edu", "教育"),
-    ("hpf", "公积金"),
-    ("realty", "不动产"),
+    ("public_security", "公安"),
+    ("human_resources", "人社"),
+    ("education", "教育"),
+    ("housing_fund", "公积金"),
+    ("real_estate", "不动产"),
     ("court", "法院"),
-    ("veterans", "退役军人"),
+    ("veterans_affairs", "退役军人"),
     ("health", "卫健"),
-    ("ipo", "知识产权"),
-    ("tax", "税务"),
+    ("intellectual_property", "知识产权"),
+    ("taxation", "税务"),
+];
+
+/// Department codes identity used before they matched the rule sets: old → contract code
+/// (a migration rewrites stored scopes).
+pub const LEGACY_DEPARTMENTS: [(&str, &str); 8] = [
+    ("psb", "public_security"),
+    ("hrss", "human_resources"),
+    ("edu", "education"),
+    ("hpf", "housing_fund"),
+    ("realty", "real_estate"),
+    ("veterans", "veterans_affairs"),
+    ("ipo", "intellectual_property"),
+    ("tax", "taxation"),
 ];
 
 /// Why an admin may not grant a role.
@@ -65,7 +80,14 @@ pub fn check_grant(
         return Err(ScopeRefusal::Invalid(FieldProblem::new(
             "department_code",
             "unknown_value",
-            "部门核查员必须填写有效的部门代码（department_code）",
+            format!(
+                "部门核查员必须填写有效的部门代码（department_code），可选：{}",
+                DEPARTMENTS
+                    .iter()
+                    .map(|(c, n)| format!("{c}（{n}）"))
+                    .collect::<Vec<_>>()
+                    .join("、")
+            ),
         )));
     }
     if admin_roles.contains(&Role::CityAdmin) {
@@ -94,7 +116,8 @@ pub fn may_manage(admin_roles: &[Role], admin_home: &str, tenant: &str, role: Ro
             ))
 }
 
-fn is_code(value: &str) -> bool {
+/// Returns whether `value` is a scope code: 1–32 ASCII letters, digits, `_` or `-`.
+pub fn is_code(value: &str) -> bool {
     !value.is_empty()
         && value.len() <= 32
         && value
@@ -127,7 +150,7 @@ mod tests {
                 "wuzhong",
                 Role::DepartmentVerifier,
                 "",
-                "psb"
+                "public_security"
             )
             .is_ok()
         );
@@ -143,6 +166,41 @@ mod tests {
             check_grant(&admin, "wuzhong", "wuzhong", Role::CityAdmin, "", ""),
             Err(ScopeRefusal::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn department_codes_are_the_rule_set_codes_and_legacy_codes_map_onto_them() {
+        // The snake_case names of jifen_rules::vocabulary::Department.
+        for code in [
+            "public_security",
+            "human_resources",
+            "education",
+            "housing_fund",
+            "real_estate",
+            "court",
+            "veterans_affairs",
+            "health",
+            "intellectual_property",
+            "taxation",
+        ] {
+            assert!(DEPARTMENTS.iter().any(|(c, _)| *c == code), "{code}");
+        }
+        for (old, new) in LEGACY_DEPARTMENTS {
+            assert!(!DEPARTMENTS.iter().any(|(c, _)| *c == old), "{old}");
+            assert!(DEPARTMENTS.iter().any(|(c, _)| *c == new), "{new}");
+        }
+        let err = check_grant(
+            &[Role::CityAdmin],
+            "suzhou",
+            "gusu",
+            Role::DepartmentVerifier,
+            "",
+            "edu",
+        );
+        assert!(
+            matches!(&err, Err(ScopeRefusal::Invalid(p)) if p.message.contains("education（教育）")),
+            "{err:?}"
+        );
     }
 
     #[test]

@@ -5,6 +5,8 @@ use sea_orm_migration::prelude::*;
 mod m20261201_000001_create_tenants;
 mod m20261201_000002_create_accounts;
 mod m20261201_000003_create_sessions;
+mod m20261202_000001_create_streets;
+mod m20261202_000002_rename_department_codes;
 
 /// Every migration of this component, in order.
 #[derive(Debug)]
@@ -18,6 +20,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_create_tenants::Migration),
             Box::new(m20261201_000002_create_accounts::Migration),
             Box::new(m20261201_000003_create_sessions::Migration),
+            Box::new(m20261202_000001_create_streets::Migration),
+            Box::new(m20261202_000002_rename_department_codes::Migration),
         ]
     }
 }

@@ -188,18 +188,55 @@ pub async fn list_staff<C: ConnectionTrait>(
         .await
 }
 
-/// Writes a changed account, bumping its version.
+/// Writes every column of a changed account if its version is still `account.version`, bumping
+/// it; a concurrent change answers `DbErr::RecordNotUpdated`.
 pub async fn update<C: ConnectionTrait>(
     db: &C,
     account: Account,
 ) -> Result<Account, sea_orm::DbErr> {
-    let mut active: account_row::ActiveModel = account.clone().into();
-    active.version = Set(account.version + 1);
-    active.name_enc = Set(account.name_enc);
-    active.password_hash = Set(account.password_hash);
-    active.must_change_password = Set(account.must_change_password);
-    active.disabled = Set(account.disabled);
-    active.disabled_reason = Set(account.disabled_reason);
-    active.last_login_at = Set(account.last_login_at);
-    active.update(db).await
+    let version = account.version;
+    let mut active = account_row::ActiveModel::from(account).reset_all();
+    active.version = Set(version + 1);
+    account_row::Entity::update(active)
+        .validate()?
+        .filter(account_row::Column::Version.eq(version))
+        .exec(db)
+        .await
+}
+
+/// Records a successful login (no version bump: it changes nothing an admin edits).
+pub async fn touch_login<C: ConnectionTrait>(
+    db: &C,
+    id: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), sea_orm::DbErr> {
+    account_row::Entity::update_many()
+        .col_expr(account_row::Column::LastLoginAt, at.into())
+        .filter(account_row::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Replaces the identifier of `kind` (e.g. `mobile`) of an account with `bidx` (call inside a
+/// transaction; a taken `bidx` fails on the primary key).
+pub async fn replace_identifier<C: ConnectionTrait>(
+    db: &C,
+    account_id: &str,
+    kind: &str,
+    bidx: &str,
+) -> Result<(), sea_orm::DbErr> {
+    identifier_row::Entity::delete_many()
+        .filter(identifier_row::Column::AccountId.eq(account_id))
+        .filter(identifier_row::Column::Kind.eq(kind))
+        .exec(db)
+        .await?;
+    identifier_row::ActiveModel {
+        bidx: Set(bidx.to_owned()),
+        account_id: Set(account_id.to_owned()),
+        kind: Set(kind.to_owned()),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
 }

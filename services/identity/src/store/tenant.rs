@@ -2,7 +2,9 @@
 
 use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, QueryOrder};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+};
 
 use crate::domain::tenants::{TENANTS, THRESHOLD_AREAS};
 
@@ -88,6 +90,85 @@ pub async fn areas<C: ConnectionTrait>(db: &C) -> Result<Vec<area_row::Model>, s
         .order_by_asc(area_row::Column::SortOrder)
         .all(db)
         .await
+}
+
+/// Creates or updates one tenant by code (every column as given) and returns it.
+pub async fn upsert<C: ConnectionTrait>(
+    db: &C,
+    row: tenant_row::Model,
+) -> Result<tenant_row::Model, sea_orm::DbErr> {
+    let code = row.code.clone();
+    tenant_row::Entity::insert(tenant_row::ActiveModel {
+        code: Set(row.code),
+        name_zh: Set(row.name_zh),
+        kind: Set(row.kind),
+        parent_code: Set(row.parent_code),
+        threshold_area: Set(row.threshold_area),
+        enabled: Set(row.enabled),
+        sort_order: Set(row.sort_order),
+        updated_at: Set(Utc::now()),
+    })
+    .on_conflict(
+        OnConflict::column(tenant_row::Column::Code)
+            .update_columns([
+                tenant_row::Column::NameZh,
+                tenant_row::Column::Kind,
+                tenant_row::Column::ParentCode,
+                tenant_row::Column::ThresholdArea,
+                tenant_row::Column::Enabled,
+                tenant_row::Column::SortOrder,
+                tenant_row::Column::UpdatedAt,
+            ])
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    get(db, &code)
+        .await?
+        .ok_or(sea_orm::DbErr::RecordNotFound(format!("tenant {code}")))
+}
+
+/// Creates or updates a threshold area (a new one goes last in display order) and moves
+/// `members` into it (call inside a transaction).
+pub async fn upsert_area<C: ConnectionTrait>(
+    db: &C,
+    code: &str,
+    name_zh: &str,
+    members: &[String],
+) -> Result<(), sea_orm::DbErr> {
+    let existing = area_row::Entity::find_by_id(code.to_owned())
+        .one(db)
+        .await?;
+    let sort_order = match existing {
+        Some(a) => a.sort_order,
+        None => areas(db)
+            .await?
+            .iter()
+            .map(|a| a.sort_order + 1)
+            .max()
+            .unwrap_or(0),
+    };
+    area_row::Entity::insert(area_row::ActiveModel {
+        code: Set(code.to_owned()),
+        name_zh: Set(name_zh.to_owned()),
+        sort_order: Set(sort_order),
+    })
+    .on_conflict(
+        OnConflict::column(area_row::Column::Code)
+            .update_columns([area_row::Column::NameZh])
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    if !members.is_empty() {
+        tenant_row::Entity::update_many()
+            .col_expr(tenant_row::Column::ThresholdArea, code.into())
+            .col_expr(tenant_row::Column::UpdatedAt, Utc::now().into())
+            .filter(tenant_row::Column::Code.is_in(members.iter().cloned()))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Upserts the seeded tenants and areas by code; returns how many rows were new or changed.

@@ -127,4 +127,11 @@ impl RankBoards for InProcessBoards {
         slots.retain(|id, _| id.tenant != tenant);
         Ok((before - slots.len()) as u64)
     }
+
+    async fn drop_area(&self, area: &str) -> Result<u64, BoardError> {
+        let mut slots = self.write();
+        let before = slots.len();
+        slots.retain(|id, _| id.area() != Some(area));
+        Ok((before - slots.len()) as u64)
+    }
 }

@@ -24,7 +24,8 @@ use crate::domain::{Histogram, RankKey, RankPosition, RankSpec, RankingError as 
 pub use in_process::InProcessBoards;
 pub use redis_boards::RedisBoards;
 
-/// What a board ranks over, within one cycle of one tenant.
+/// What a board ranks over: within one cycle of one tenant, or (threshold areas) across the
+/// tenants of an area.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum BoardScope {
     /// Every application of the cycle in the tenant.
@@ -33,7 +34,8 @@ pub enum BoardScope {
     School(String),
     /// Applications of one service area (片区 code).
     Area(String),
-    /// Settlement applications of one threshold area (area code).
+    /// Settlement applications of every tenant of one threshold area (area code), in one
+    /// period; see [`BoardId::threshold_area`].
     ThresholdArea(String),
 }
 
@@ -73,19 +75,25 @@ impl fmt::Display for BoardScope {
     }
 }
 
-/// One board: a tenant's cycle and a scope.
+/// One board: a tenant's cycle and a scope, or a threshold area's period.
+///
+/// Several tenants share one threshold area (contract: 市区 = the six districts), and settlement
+/// ranks within the area, so a threshold-area board belongs to no tenant: its `tenant` is empty
+/// and its `cycle_id` is the area *period* (`<benefit>-<year>`, see
+/// [`crate::entry::area_period`]), because every tenant has its own cycle ids.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct BoardId {
-    /// Tenant code.
+    /// Tenant code (empty for a threshold-area board).
     pub tenant: String,
-    /// Cycle id.
+    /// Cycle id (the period for a threshold-area board).
     pub cycle_id: String,
     /// Scope within the cycle.
     pub scope: BoardScope,
 }
 
 impl BoardId {
-    /// Returns the board of `scope` in a tenant's cycle.
+    /// Returns the board of `scope` in a tenant's cycle. For a threshold area use
+    /// [`BoardId::threshold_area`].
     pub fn new(tenant: &str, cycle_id: &str, scope: BoardScope) -> Self {
         Self {
             tenant: tenant.to_owned(),
@@ -93,11 +101,31 @@ impl BoardId {
             scope,
         }
     }
+
+    /// Returns the board shared by every tenant of threshold area `area` in `period`.
+    pub fn threshold_area(area: &str, period: &str) -> Self {
+        Self {
+            tenant: String::new(),
+            cycle_id: period.to_owned(),
+            scope: BoardScope::ThresholdArea(area.to_owned()),
+        }
+    }
+
+    /// Returns the area code of a threshold-area board (shared across tenants).
+    pub fn area(&self) -> Option<&str> {
+        match &self.scope {
+            BoardScope::ThresholdArea(code) if self.tenant.is_empty() => Some(code),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for BoardId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}/{}", self.tenant, self.cycle_id, self.scope)
+        match self.area() {
+            Some(area) => write!(f, "area:{area}/{}", self.cycle_id),
+            None => write!(f, "{}/{}/{}", self.tenant, self.cycle_id, self.scope),
+        }
     }
 }
 
@@ -175,7 +203,12 @@ pub trait RankBoards: Send + Sync + 'static {
     ) -> Result<(), BoardError>;
 
     /// Forgets every board of a tenant (keys included); returns how many keys or boards went.
+    /// Threshold-area boards are shared and stay.
     async fn drop_tenant(&self, tenant: &str) -> Result<u64, BoardError>;
+
+    /// Forgets every board of a threshold area (every period); returns how many keys or boards
+    /// went.
+    async fn drop_area(&self, area: &str) -> Result<u64, BoardError>;
 
     /// Returns the provisional cut-off for `seats` seats: the entry in the last seat, or `None`
     /// when `seats` is 0 or fewer entries than seats are on the board.

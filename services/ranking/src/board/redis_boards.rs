@@ -10,6 +10,9 @@
 //! | `P{t:T}:board:C:S:totals` | hash | total → entry count (`HINCRBY`), for histograms and ties |
 //! | `P{t:T}:board:C:S:ready` | string | present once the board was rebuilt from the database |
 //!
+//! A threshold-area board (shared by the area's tenants, see [`super::BoardId::threshold_area`])
+//! lives under `P{a:A}:board:<period>:threshold_area:A` instead, with the same three companions.
+//!
 //! The `{t:T}` hash tag keeps a tenant's keys in one Redis Cluster slot, so each upsert, removal
 //! and query is one atomic Lua script, and a rebuild fills temporary keys and swaps them in with
 //! one script. A flush or restart loses the readiness marker with everything else, so queries
@@ -144,11 +147,36 @@ impl RedisBoards {
 
     /// Returns the sorted-set key of a board.
     pub fn board_key(&self, board: &BoardId) -> String {
-        jifen_kit::cache::tenant_key(
-            &self.prefix,
-            &board.tenant,
-            &format!("board:{}:{}", board.cycle_id, board.scope.as_key()),
-        )
+        let rest = format!("board:{}:{}", board.cycle_id, board.scope.as_key());
+        match board.area() {
+            Some(area) => area_key(&self.prefix, area, &rest),
+            None => jifen_kit::cache::tenant_key(&self.prefix, &board.tenant, &rest),
+        }
+    }
+
+    /// Deletes every key matching `pattern` (SCAN + DEL); returns how many went.
+    async fn delete_matching(&self, pattern: &str) -> Result<u64, BoardError> {
+        let mut conn = self.conn.clone();
+        let mut cursor: u64 = 0;
+        let mut deleted = 0;
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(pattern)
+                .arg("COUNT")
+                .arg(500)
+                .query_async(&mut conn)
+                .await?;
+            if !keys.is_empty() {
+                let n: u64 = conn.del(&keys).await?;
+                deleted += n;
+            }
+            if next == 0 {
+                return Ok(deleted);
+            }
+            cursor = next;
+        }
     }
 
     fn keys(&self, board: &BoardId) -> Keys {
@@ -392,28 +420,19 @@ impl RankBoards for RedisBoards {
                 "board:"
             ))
         );
-        let mut conn = self.conn.clone();
-        let mut cursor: u64 = 0;
-        let mut deleted = 0;
-        loop {
-            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(500)
-                .query_async(&mut conn)
-                .await?;
-            if !keys.is_empty() {
-                let n: u64 = conn.del(&keys).await?;
-                deleted += n;
-            }
-            if next == 0 {
-                return Ok(deleted);
-            }
-            cursor = next;
-        }
+        self.delete_matching(&pattern).await
     }
+
+    async fn drop_area(&self, area: &str) -> Result<u64, BoardError> {
+        let pattern = format!("{}*", glob_escape(&area_key(&self.prefix, area, "board:")));
+        self.delete_matching(&pattern).await
+    }
+}
+
+/// Returns the key `<prefix>{a:<area>}:<rest>`: a threshold area's boards are shared by its
+/// tenants, so they carry the area's hash tag (one Redis Cluster slot per area).
+fn area_key(prefix: &str, area: &str, rest: &str) -> String {
+    format!("{prefix}{{a:{area}}}:{rest}")
 }
 
 /// Escapes the glob characters of a literal key part for `SCAN MATCH`.

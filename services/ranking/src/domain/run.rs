@@ -82,6 +82,12 @@ pub enum Decision {
         /// The pass mark (达标积分值).
         pass_mark: i64,
     },
+    /// The first `quota` eligible applications in rank order are admitted (名额, e.g. the v2016
+    /// 落户 入户指标); the tie-breakers decide who takes the last place.
+    Quota {
+        /// Places.
+        quota: u64,
+    },
 }
 
 /// The parameters of a ranking run.
@@ -265,6 +271,22 @@ pub fn run_ranking(
                     Outcome::NotAdmitted
                 };
                 rows.push(row(a, Some(r as u64 + 1), outcome, None, None));
+            }
+        }
+        Decision::Quota { quota } => {
+            for (r, &i) in eligible.iter().enumerate() {
+                let outcome = if (r as u64) < *quota {
+                    Outcome::Admitted
+                } else {
+                    Outcome::NotAdmitted
+                };
+                rows.push(row(
+                    &applications[i],
+                    Some(r as u64 + 1),
+                    outcome,
+                    None,
+                    None,
+                ));
             }
         }
         Decision::Seats(plan) => {
@@ -602,6 +624,39 @@ mod tests {
         );
         assert_eq!(result.cutoff_total, Some(500));
         assert!(result.schools.is_empty());
+    }
+
+    #[test]
+    fn quota_admits_the_first_eligible_in_rank_order() {
+        let params = RunParams {
+            spec: spec3(),
+            decision: Decision::Quota { quota: 2 },
+        };
+        let mut c = app("C", 900, [0, 0, 0]);
+        c.gates_ok = false;
+        // B and D tie on total; the first tie-breaker gives D the last place.
+        let apps = vec![
+            app("A", 700, [0, 0, 0]),
+            app("B", 600, [1, 0, 0]),
+            c,
+            app("D", 600, [2, 0, 0]),
+        ];
+        let result = run_ranking(&apps, &params).expect("run");
+        let outcomes: Vec<(&str, Option<u64>, Outcome)> = result
+            .rows
+            .iter()
+            .map(|r| (r.application_number.as_str(), r.rank, r.outcome))
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                ("A", Some(1), Outcome::Admitted),
+                ("D", Some(2), Outcome::Admitted),
+                ("B", Some(3), Outcome::NotAdmitted),
+                ("C", None, Outcome::Ineligible)
+            ]
+        );
+        assert_eq!(result.cutoff_total, Some(600));
     }
 
     #[test]

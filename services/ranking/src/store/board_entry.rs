@@ -174,3 +174,55 @@ pub async fn live_cycles_of<C: ConnectionTrait>(
         .all(db)
         .await
 }
+
+/// Returns the live entries of every tenant naming threshold area `area`, by tenant and
+/// application id (the threshold-area boards; callers keep one period).
+pub async fn live_in_area<C: ConnectionTrait>(
+    db: &C,
+    area: &str,
+) -> Result<Vec<BoardEntryRow>, DbErr> {
+    Entity::find()
+        .filter(Column::ThresholdArea.eq(area))
+        .filter(Column::Removed.eq(false))
+        .order_by_asc(Column::Tenant)
+        .order_by_asc(Column::ApplicationId)
+        .all(db)
+        .await
+}
+
+/// Returns every threshold area named by a live entry (the start-up rebuild).
+pub async fn live_areas<C: ConnectionTrait>(db: &C) -> Result<Vec<String>, DbErr> {
+    let areas: Vec<Option<String>> = Entity::find()
+        .select_only()
+        .column(Column::ThresholdArea)
+        .filter(Column::Removed.eq(false))
+        .filter(Column::ThresholdArea.is_not_null())
+        .distinct()
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(areas
+        .into_iter()
+        .flatten()
+        .filter(|a| !a.is_empty())
+        .collect())
+}
+
+/// Returns the most recently confirmed live entry of a tenant's cycle that names threshold area
+/// `area` (to find the cycle's period on the area board).
+pub async fn latest_in_cycle_area<C: ConnectionTrait>(
+    db: &C,
+    tenant: &str,
+    cycle_id: &str,
+    area: &str,
+) -> Result<Option<BoardEntryRow>, DbErr> {
+    Entity::find()
+        .filter(Column::Tenant.eq(tenant))
+        .filter(Column::CycleId.eq(cycle_id))
+        .filter(Column::ThresholdArea.eq(area))
+        .filter(Column::Removed.eq(false))
+        .order_by_desc(Column::ConfirmedAt)
+        .limit(1)
+        .one(db)
+        .await
+}

@@ -131,6 +131,25 @@ pub async fn latest<C: ConnectionTrait>(
         .await
 }
 
+/// Returns only the parameters (the `params` column) of the newest run of a tenant's cycle:
+/// what live queries need to draw their line, without loading the run's snapshot and results.
+pub async fn latest_params<C: ConnectionTrait>(
+    db: &C,
+    tenant: &str,
+    cycle_id: &str,
+) -> Result<Option<serde_json::Value>, DbErr> {
+    Entity::find()
+        .select_only()
+        .column(Column::Params)
+        .filter(Column::Tenant.eq(tenant))
+        .filter(Column::CycleId.eq(cycle_id))
+        .order_by_desc(Column::CreatedAt)
+        .order_by_desc(Column::Id)
+        .into_tuple()
+        .one(db)
+        .await
+}
+
 /// Marks a completed run as published; returns false when it was published already.
 pub async fn mark_published<C: ConnectionTrait>(
     db: &C,

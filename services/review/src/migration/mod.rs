@@ -12,6 +12,7 @@ mod m20261201_000006_create_audit_entries;
 mod m20261201_000007_create_sla_policies;
 mod m20261201_000008_create_working_calendars;
 mod m20261201_000009_create_idempotency_keys;
+mod m20261201_000010_add_application_audit_head;
 
 /// Every migration of this component, in order.
 #[derive(Debug)]
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000007_create_sla_policies::Migration),
             Box::new(m20261201_000008_create_working_calendars::Migration),
             Box::new(m20261201_000009_create_idempotency_keys::Migration),
+            Box::new(m20261201_000010_add_application_audit_head::Migration),
         ]
     }
 }

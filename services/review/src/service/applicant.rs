@@ -9,16 +9,17 @@ use jifen_proto::scoring::v1 as sc;
 use prost::Message;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde_json::{Value, json};
 
 use super::{
-    Move, Review, apply_move, expect_version, is_family, is_unique_violation, new_id, next_token,
-    page,
+    Move, Review, apply_move, expect_version, is_family, is_unique_violation, move_application,
+    new_id, next_token, page,
 };
 use crate::convert::{self, Actor, application_to_proto, claims_of, mask_id, mask_name, summary};
+use crate::domain::audit::GENESIS_HASH;
 use crate::domain::calendar::{self, in_range};
 use crate::domain::claims::{self, Claim, ClaimState, FactsKind, parse_reference};
 use crate::domain::scope::{self, may_act_as_owner};
@@ -197,6 +198,8 @@ impl Review {
             submitted_at: Set(None),
             updated_at: Set(now),
             confirmed_at: Set(None),
+            audit_sequence: Set(0),
+            audit_head: Set(GENESIS_HASH.to_owned()),
         };
         if let Err(err) = am.insert(&txn).await {
             let _ = txn.rollback().await;
@@ -372,12 +375,28 @@ impl Review {
         if req.idempotency_key.trim().is_empty() {
             return Err(ReviewError::invalid("idempotency_key", "缺少幂等键"));
         }
-        if let Some(resp) = self.replay_submit(caller, &req.idempotency_key).await? {
-            return Ok(resp);
+        caller
+            .require(Role::Applicant)
+            .map_err(|_| scope::Denied("只有申请人本人可以执行此操作"))?;
+        // The key's application (a replay) or the one named, with its cycle: one read.
+        let (app, c, replayed) = repo::keyed_application_with_cycle(
+            &self.db,
+            &caller.tenant,
+            &caller.subject,
+            "submit",
+            &req.idempotency_key,
+            &req.application_id,
+        )
+        .await?;
+        if replayed {
+            return Ok(replay_response(&app));
         }
-        let app = self.owned_application(caller, &req.application_id).await?;
+        if app.applicant_subject != caller.subject {
+            // Someone else's application is not revealed.
+            return Err(ReviewError::NotFound("申请"));
+        }
+        may_act_as_owner(caller, &app.applicant_subject)?;
         let from = from_i32(app.status);
-        let c = repo::cycle(&self.db, &app.tenant, &app.cycle_id).await?;
         let now = Utc::now();
         match from {
             Status::Draft => {
@@ -392,7 +411,13 @@ impl Review {
             }
             _ => {}
         }
-        expect_version(app.version, req.expected_version)?;
+        if app.version != req.expected_version {
+            // A concurrent retry with the same key may have just moved it: answer as a replay.
+            if let Some(resp) = self.replay_submit(caller, &req.idempotency_key).await? {
+                return Ok(resp);
+            }
+            return Err(ReviewError::StaleVersion);
+        }
         // Gates at submission (and again before ranking, by ranking).
         let facts = claims::facts_document(
             &claims_of(&app),
@@ -427,8 +452,11 @@ impl Review {
             return Err(ReviewError::GateFailed(failed.message.clone()));
         }
         let actor = Actor::new(caller, Role::Applicant);
-        let txn = self.db.begin().await?;
-        let due = self.sla_due(&txn, &app.tenant, Status::Submitted).await?;
+        // Configuration reads (SLA policy, working calendar) need no transaction: the write below
+        // is one guarded statement that succeeds only at the version read above.
+        let due = self
+            .sla_due(&self.db, &app.tenant, Status::Submitted)
+            .await?;
         let changes = application::ActiveModel {
             submitted_at: Set(Some(now)),
             resubmitted: Set(from == Status::Returned),
@@ -436,48 +464,59 @@ impl Review {
             total: Set(claimed.as_ref().map(|s| s.total)),
             ..Default::default()
         };
-        let moved = apply_move(
-            &txn,
-            Move {
-                app: &app,
-                expected: req.expected_version,
-                to: Status::Submitted,
-                actor: &actor,
-                action: if from == Status::Returned {
-                    "resubmit"
-                } else {
-                    "submit"
-                },
-                reason: String::new(),
-                details: json!({"idempotency_key": req.idempotency_key}),
-                due_at: due,
-                applicant_due_date: String::new(),
-                changes,
+        let mv = Move {
+            app: &app,
+            expected: req.expected_version,
+            to: Status::Submitted,
+            actor: &actor,
+            action: if from == Status::Returned {
+                "resubmit"
+            } else {
+                "submit"
             },
-        )
-        .await;
-        let keyed_ok = match moved {
-            Ok(_) => remember_key(&txn, caller, "submit", &req.idempotency_key, &app.id).await,
-            Err(e) => Err(e),
+            reason: String::new(),
+            details: json!({"idempotency_key": req.idempotency_key}),
+            due_at: due,
+            applicant_due_date: String::new(),
+            changes,
         };
-        if let Err(err) = keyed_ok {
-            let _ = txn.rollback().await;
-            // A concurrent retry with the same key may have won: answer as a replay.
-            if let Some(resp) = self.replay_submit(caller, &req.idempotency_key).await? {
-                return Ok(resp);
+        // The key is written by the same statement (transaction) as the move, so a submission
+        // and its key exist together or not at all.
+        let key = repo::Row::idempotency_key(
+            &caller.tenant,
+            &caller.subject,
+            "submit",
+            &req.idempotency_key,
+            &app.id,
+        );
+        let written = if self.db.get_database_backend() == DbBackend::Postgres {
+            move_application(&self.db, mv, Some(key)).await
+        } else {
+            let txn = self.db.begin().await?;
+            match move_application(&txn, mv, Some(key)).await {
+                Ok(row) => txn.commit().await.map(|()| row).map_err(ReviewError::from),
+                Err(err) => {
+                    let _ = txn.rollback().await;
+                    Err(err)
+                }
             }
-            return Err(match err {
-                ReviewError::Db(e) if is_unique_violation(&e) => ReviewError::StaleVersion,
-                other => other,
-            });
-        }
-        txn.commit().await?;
+        };
+        let row = match written {
+            Ok(row) => row,
+            Err(err) => {
+                // A concurrent retry with the same key may have won: answer as a replay.
+                if let Some(resp) = self.replay_submit(caller, &req.idempotency_key).await? {
+                    return Ok(resp);
+                }
+                return Err(match err {
+                    ReviewError::Db(e) if is_unique_violation(&e) => ReviewError::StaleVersion,
+                    other => other,
+                });
+            }
+        };
         self.committed();
         Ok(pb::SubmitResponse {
-            application: Some(application_to_proto(
-                &repo::application(&self.db, &app.tenant, &app.id).await?,
-                Utc::now(),
-            )),
+            application: Some(application_to_proto(&row, Utc::now())),
             gates,
             replayed: false,
         })
@@ -492,17 +531,7 @@ impl Review {
             return Ok(None);
         };
         let app = repo::application(&self.db, &caller.tenant, &id).await?;
-        let gates = app
-            .claimed_score
-            .as_ref()
-            .and_then(|b| sc::ScoreSheet::decode(b.as_slice()).ok())
-            .map(|s| s.gates)
-            .unwrap_or_default();
-        Ok(Some(pb::SubmitResponse {
-            application: Some(application_to_proto(&app, Utc::now())),
-            gates,
-            replayed: true,
-        }))
+        Ok(Some(replay_response(&app)))
     }
 
     /// Withdraw.
@@ -718,6 +747,22 @@ impl Review {
             &repo::application(&self.db, &app.tenant, &app.id).await?,
             Utc::now(),
         ))
+    }
+}
+
+/// The answer to a submission replayed by its idempotency key: the application as it is now,
+/// with the gates recorded when it was submitted.
+fn replay_response(app: &application::Model) -> pb::SubmitResponse {
+    let gates = app
+        .claimed_score
+        .as_ref()
+        .and_then(|b| sc::ScoreSheet::decode(b.as_slice()).ok())
+        .map(|s| s.gates)
+        .unwrap_or_default();
+    pb::SubmitResponse {
+        application: Some(application_to_proto(app, Utc::now())),
+        gates,
+        replayed: true,
     }
 }
 

@@ -16,16 +16,17 @@ use jifen_proto::common::v1 as common;
 use jifen_proto::common::v1::ApplicationStatus as Status;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryTrait,
 };
 use serde_json::Value;
 
 use crate::convert::Actor;
-use crate::domain::audit::{AuditEntry, truncate_micros};
+use crate::domain::audit::{AuditEntry, chain, truncate_micros};
 use crate::domain::state_machine::{self, from_i32};
 use crate::error::ReviewError;
 use crate::events;
 use crate::score_source::ScoreSource;
-use crate::store::entities::{application, queue_claim};
+use crate::store::entities::application;
 use crate::store::repo;
 
 /// Default and maximum page sizes of list rpcs.
@@ -87,18 +88,17 @@ impl Review {
         Ok(cal.due_at(now, days))
     }
 
-    /// Returns the SLA deadline of entering `status` in `tenant`, if one applies.
+    /// Returns the SLA deadline of entering `status` in `tenant`, if one applies (policy and
+    /// calendar read together).
     async fn sla_due<C: ConnectionTrait>(
         &self,
         conn: &C,
         tenant: &str,
         status: Status,
     ) -> Result<Option<DateTime<Utc>>, ReviewError> {
-        let (policy, _) = repo::sla(conn, tenant).await?;
-        match policy.days_for(status) {
-            Some(days) => Ok(Some(self.due_in(conn, tenant, days).await?)),
-            None => Ok(None),
-        }
+        let now = Utc::now();
+        let (policy, cal) = repo::sla_and_calendar(conn, tenant, now).await?;
+        Ok(policy.days_for(status).map(|days| cal.due_at(now, days)))
     }
 }
 
@@ -123,61 +123,80 @@ pub(crate) async fn apply_move<C: ConnectionTrait>(
     conn: &C,
     mv: Move<'_>,
 ) -> Result<i64, ReviewError> {
-    let from = from_i32(mv.app.status);
+    Ok(move_application(conn, mv, None).await?.version)
+}
+
+/// [`apply_move`], also writing `extra` (an idempotency key) when the move happens, and
+/// returning the row as written. On PostgreSQL it is one statement (see
+/// [`repo::write_guarded`]): the versioned update carries the new audit head, and the audit
+/// record, the outbox event and `extra` are inserted only if that update matched.
+pub(crate) async fn move_application<C: ConnectionTrait>(
+    conn: &C,
+    mv: Move<'_>,
+    extra: Option<repo::Row>,
+) -> Result<application::Model, ReviewError> {
+    let app = mv.app;
+    let from = from_i32(app.status);
     state_machine::check(from, mv.to)?;
+    let version = mv.expected + 1;
+    let chained = chain(
+        audit_entry(
+            app,
+            mv.actor,
+            mv.action,
+            from,
+            mv.to,
+            &mv.reason,
+            &mv.details,
+        ),
+        &app.audit_head,
+    );
     let mut changes = mv.changes;
     changes.status = Set(mv.to as i32);
     changes.due_at = Set(mv.due_at);
     if !state_machine::is_active(mv.to) {
         changes.active_key = Set(None);
     }
-    let version =
-        repo::update_application(conn, &mv.app.tenant, &mv.app.id, mv.expected, changes).await?;
-    audit(
-        conn,
-        mv.app,
-        mv.actor,
-        mv.action,
-        from,
-        mv.to,
-        &mv.reason,
-        &mv.details,
-        mv.due_at,
-    )
-    .await?;
-    queue_claim::Entity::delete_many()
-        .filter(queue_claim::Column::ApplicationId.eq(mv.app.id.clone()))
-        .filter(queue_claim::Column::Tenant.eq(mv.app.tenant.clone()))
-        .exec(conn)
-        .await?;
+    changes.version = Set(version);
+    changes.updated_at = Set(Utc::now());
+    changes.audit_sequence = Set(chained.entry.sequence);
+    changes.audit_head = Set(chained.hash.clone());
+    let update = application::Entity::update_many()
+        .set(changes)
+        .filter(application::Column::Id.eq(app.id.clone()))
+        .filter(application::Column::Tenant.eq(app.tenant.clone()))
+        .filter(application::Column::Version.eq(mv.expected))
+        .filter(application::Column::AuditSequence.eq(app.audit_sequence))
+        .into_query();
     let payload = common::ApplicationStatusChanged {
-        application_id: mv.app.id.clone(),
-        application_number: mv.app.number.clone(),
-        cycle_id: mv.app.cycle_id.clone(),
-        benefit: mv.app.benefit.clone(),
-        applicant_subject: mv.app.applicant_subject.clone(),
+        application_id: app.id.clone(),
+        application_number: app.number.clone(),
+        cycle_id: app.cycle_id.clone(),
+        benefit: app.benefit.clone(),
+        applicant_subject: app.applicant_subject.clone(),
         from_status: from as i32,
         to_status: mv.to as i32,
         reason_zh: mv.reason.clone(),
         actor: Some(mv.actor.to_proto()),
         applicant_due_date: mv.applicant_due_date.clone(),
-        benefit_name_zh: benefit_name(&mv.app.benefit).to_owned(),
+        benefit_name_zh: benefit_name(&app.benefit).to_owned(),
     };
-    events::enqueue(
-        conn,
-        &mv.app.tenant,
-        &mv.app.id,
+    let event = events::outbox_event(
+        &app.tenant,
+        &app.id,
         version,
         common::event::Payload::ApplicationStatusChanged(payload),
-    )
-    .await?;
-    Ok(version)
+    );
+    let mut rows = vec![
+        repo::Row::audit(&chained, mv.due_at),
+        repo::Row::outbox(&event),
+    ];
+    rows.extend(extra);
+    repo::write_guarded(conn, &app.tenant, &app.id, update, &rows, true).await
 }
 
-/// Appends one audit record for `app` (whose row the caller holds in this transaction).
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn audit<C: ConnectionTrait>(
-    conn: &C,
+/// Returns the audit record (sequence filled in on append) of `actor` doing `action` on `app`.
+fn audit_entry(
     app: &application::Model,
     actor: &Actor,
     action: &str,
@@ -185,10 +204,9 @@ pub(crate) async fn audit<C: ConnectionTrait>(
     to: Status,
     reason: &str,
     details: &Value,
-    due_at: Option<DateTime<Utc>>,
-) -> Result<(), ReviewError> {
-    let entry = AuditEntry {
-        sequence: 0,
+) -> AuditEntry {
+    AuditEntry {
+        sequence: app.audit_sequence + 1,
         tenant: app.tenant.clone(),
         application_id: app.id.clone(),
         actor_subject: actor.subject.clone(),
@@ -201,9 +219,25 @@ pub(crate) async fn audit<C: ConnectionTrait>(
         reason: reason.to_owned(),
         details: details.to_string(),
         at: truncate_micros(Utc::now()),
-    };
-    repo::append_audit(conn, entry, due_at).await?;
-    Ok(())
+    }
+}
+
+/// Appends one audit record for `app` (whose row the caller holds in this transaction); returns
+/// the row with its new audit head.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn audit<C: ConnectionTrait>(
+    conn: &C,
+    app: &application::Model,
+    actor: &Actor,
+    action: &str,
+    from: Status,
+    to: Status,
+    reason: &str,
+    details: &Value,
+    due_at: Option<DateTime<Utc>>,
+) -> Result<application::Model, ReviewError> {
+    let entry = audit_entry(app, actor, action, from, to, reason, details);
+    repo::append_audit(conn, app, entry, due_at).await
 }
 
 /// Returns the Chinese name of a benefit code.

@@ -275,7 +275,8 @@ impl Review {
         )
         .await?;
         let app = repo::application(&txn, &t.tenant, &t.application_id).await?;
-        super::audit(&txn, &app, &actor, "verify", status, status, &req.note_zh,
+        // The row with its new audit head, for the move below.
+        let app = super::audit(&txn, &app, &actor, "verify", status, status, &req.note_zh,
             &json!({"task_id": t.id, "fact_key": t.fact_key, "person_index": t.person_index, "claimed": claimed, "verified": verified, "evidence_checked": req.evidence_checked}),
             app.due_at).await?;
         let open = task::Entity::find()

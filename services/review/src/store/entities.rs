@@ -92,6 +92,11 @@ pub mod application {
         pub submitted_at: Option<DateTimeUtc>,
         pub updated_at: DateTimeUtc,
         pub confirmed_at: Option<DateTimeUtc>,
+        /// Sequence of the last audit record (0 before the first); moves with every append, in
+        /// the transaction that holds this row.
+        pub audit_sequence: i64,
+        /// Hash of the last audit record (`GENESIS_HASH` before the first).
+        pub audit_head: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,13 +1,20 @@
 //! Tenant-scoped queries. Every function takes the tenant of the verified caller and filters by it.
 
 use chrono::{DateTime, Datelike, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use jifen_kit::outbox;
+use sea_orm::sea_query::{
+    Alias, Asterisk, CommonTableExpression, DynIden, Expr, ExprTrait, Func, InsertStatement,
+    IntoIden, Query, UpdateStatement, WithClause,
+};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, IdenStatic, Iterable,
+    QueryFilter, QueryOrder, QueryTrait, Value,
 };
 
-use super::entities::{application, audit, calendar, cycle, objection, sla_policy, task};
-use crate::domain::audit::{AuditEntry, ChainedEntry, GENESIS_HASH, chain};
+use super::entities::{
+    application, audit, calendar, cycle, idempotency, objection, queue_claim, sla_policy, task,
+};
+use crate::domain::audit::{AuditEntry, ChainedEntry, chain};
 use crate::domain::calendar::{WorkingCalendar, parse_date};
 use crate::domain::sla::SlaPolicy;
 use crate::error::ReviewError;
@@ -37,6 +44,62 @@ pub async fn cycle<C: ConnectionTrait>(
         .await?
         .ok_or(ReviewError::NotFound("申请批次"))
 }
+
+/// What Submit needs before it writes, read in ONE query: the application an idempotency key of
+/// `applicant_subject` (scope `scope`) already produced, else application `id`; the cycle it
+/// belongs to; and whether the key was found (a replay).
+pub async fn keyed_application_with_cycle<C: ConnectionTrait>(
+    conn: &C,
+    tenant: &str,
+    applicant_subject: &str,
+    scope: &str,
+    key: &str,
+    id: &str,
+) -> Result<(application::Model, cycle::Model, bool), ReviewError> {
+    use application::Entity as A;
+    use cycle::Entity as Cy;
+    let keyed = Query::select()
+        .column(idempotency::Column::TargetId)
+        .from(idempotency::Entity)
+        .and_where(idempotency::Column::Tenant.eq(tenant))
+        .and_where(idempotency::Column::ApplicantSubject.eq(applicant_subject))
+        .and_where(idempotency::Column::Scope.eq(scope))
+        .and_where(idempotency::Column::Key.eq(key))
+        .to_owned();
+    let mut select = Query::select();
+    select.column((A, Asterisk));
+    for col in cycle::Column::iter() {
+        select.expr_as(
+            Expr::col((Cy, col)),
+            Alias::new(format!("{CYCLE_PREFIX}{}", col.as_str())),
+        );
+    }
+    select
+        .expr_as(Expr::exists(keyed.clone()), Alias::new("replayed"))
+        .from(A)
+        .inner_join(
+            Cy,
+            Expr::col((Cy, cycle::Column::Tenant))
+                .equals((A, application::Column::Tenant))
+                .and(Expr::col((Cy, cycle::Column::Id)).equals((A, application::Column::CycleId))),
+        )
+        .and_where(Expr::col((A, application::Column::Tenant)).eq(tenant))
+        .and_where(
+            Expr::col((A, application::Column::Id))
+                .eq(Func::coalesce([keyed.into(), Expr::val(id)])),
+        );
+    let row = conn
+        .query_one(&select)
+        .await?
+        .ok_or(ReviewError::NotFound("申请"))?;
+    let app = application::Model::from_query_result(&row, "")?;
+    let cycle = cycle::Model::from_query_result(&row, CYCLE_PREFIX)?;
+    let replayed = row.try_get::<bool>("", "replayed")?;
+    Ok((app, cycle, replayed))
+}
+
+/// Column prefix of the cycle in [`keyed_application_with_cycle`].
+const CYCLE_PREFIX: &str = "cycle_";
 
 /// Returns the task `id` of `tenant`, or NotFound.
 pub async fn task<C: ConnectionTrait>(
@@ -109,48 +172,233 @@ pub async fn lock_application<C: ConnectionTrait>(
     application(conn, tenant, id).await
 }
 
-/// Appends an audit record after the application's last one. The caller holds the application
-/// row (a versioned update or [`lock_application`] in the same transaction), so appends of one
-/// application never interleave; the primary key (application, sequence) is the second wall.
+/// A row written beside a guarded application update (see [`write_guarded`]): its table and
+/// its (column, value) pairs.
+#[derive(Debug, Clone)]
+pub struct Row {
+    table: DynIden,
+    values: Vec<(DynIden, Value)>,
+}
+
+impl Row {
+    /// The audit record `chained` (due date `due_at`).
+    pub fn audit(chained: &ChainedEntry, due_at: Option<DateTime<Utc>>) -> Self {
+        use audit::Column as A;
+        let e = &chained.entry;
+        Self {
+            table: audit::Entity.into_iden(),
+            values: vec![
+                (
+                    A::ApplicationId.into_iden(),
+                    e.application_id.clone().into(),
+                ),
+                (A::Sequence.into_iden(), e.sequence.into()),
+                (A::Tenant.into_iden(), e.tenant.clone().into()),
+                (A::ActorSubject.into_iden(), e.actor_subject.clone().into()),
+                (A::ActorRole.into_iden(), e.actor_role.clone().into()),
+                (A::ActorTenant.into_iden(), e.actor_tenant.clone().into()),
+                (A::ActorScope.into_iden(), e.actor_scope.clone().into()),
+                (A::Action.into_iden(), e.action.clone().into()),
+                (A::FromStatus.into_iden(), e.from_status.into()),
+                (A::ToStatus.into_iden(), e.to_status.into()),
+                (A::Reason.into_iden(), e.reason.clone().into()),
+                (A::Details.into_iden(), e.details.clone().into()),
+                (A::At.into_iden(), e.at.into()),
+                (A::DueAt.into_iden(), due_at.into()),
+                (A::PrevHash.into_iden(), chained.prev_hash.clone().into()),
+                (A::Hash.into_iden(), chained.hash.clone().into()),
+            ],
+        }
+    }
+
+    /// The outbox row of `event` (what `jifen_kit::outbox::enqueue` writes).
+    pub fn outbox(event: &outbox::Event) -> Self {
+        use outbox::outbox_event::Column as O;
+        Self {
+            table: outbox::outbox_event::Entity.into_iden(),
+            values: vec![
+                (O::Id.into_iden(), event.id.into()),
+                (O::Topic.into_iden(), event.topic.clone().into()),
+                (O::Tenant.into_iden(), event.tenant.clone().into()),
+                (O::Payload.into_iden(), event.payload.clone().into()),
+                (O::OccurredAt.into_iden(), event.occurred_at.into()),
+                (O::Attempts.into_iden(), 0i32.into()),
+                (O::NextAttemptAt.into_iden(), event.occurred_at.into()),
+                (
+                    O::DeliveredAt.into_iden(),
+                    Option::<DateTime<Utc>>::None.into(),
+                ),
+                (O::LastError.into_iden(), Option::<String>::None.into()),
+            ],
+        }
+    }
+
+    /// An idempotency key of `applicant_subject` in `tenant`, naming `target`.
+    pub fn idempotency_key(
+        tenant: &str,
+        applicant_subject: &str,
+        scope: &str,
+        key: &str,
+        target: &str,
+    ) -> Self {
+        use idempotency::Column as K;
+        Self {
+            table: idempotency::Entity.into_iden(),
+            values: vec![
+                (K::Tenant.into_iden(), tenant.to_owned().into()),
+                (
+                    K::ApplicantSubject.into_iden(),
+                    applicant_subject.to_owned().into(),
+                ),
+                (K::Scope.into_iden(), scope.to_owned().into()),
+                (K::Key.into_iden(), key.to_owned().into()),
+                (K::TargetId.into_iden(), target.to_owned().into()),
+                (K::CreatedAt.into_iden(), Utc::now().into()),
+            ],
+        }
+    }
+
+    /// `INSERT INTO <table> (<columns>) SELECT <values> [FROM <gate>]`: with a gate, the row is
+    /// written only if the gate (a CTE) has a row.
+    fn insert(&self, gate: Option<&str>) -> Result<InsertStatement, ReviewError> {
+        let mut select = Query::select();
+        for (_, value) in &self.values {
+            select.expr(Expr::val(value.clone()));
+        }
+        if let Some(gate) = gate {
+            select.from(Alias::new(gate));
+        }
+        let mut insert = Query::insert();
+        insert
+            .into_table(self.table.clone())
+            .columns(self.values.iter().map(|(c, _)| c.clone()))
+            .select_from(select)
+            .map_err(|e| ReviewError::Internal(e.to_string()))?;
+        Ok(insert)
+    }
+}
+
+/// Name of the CTE holding the updated application row in [`write_guarded`].
+const MOVED: &str = "moved";
+
+/// Runs `update` (an update of exactly one application row of `tenant`, filtered so that it
+/// matches only if nobody changed the row since it was read: version and/or audit head) and,
+/// only when it matched, inserts `rows` and (with `drop_claims`) deletes the application's queue
+/// claims. Returns the row as written, or StaleVersion when the update matched nothing.
+///
+/// On PostgreSQL this is ONE statement (data-modifying CTEs gated on the updated row), so it is
+/// atomic on its own and costs one round trip; elsewhere the statements run one by one and the
+/// caller's transaction makes them atomic.
+pub async fn write_guarded<C: ConnectionTrait>(
+    conn: &C,
+    tenant: &str,
+    id: &str,
+    update: UpdateStatement,
+    rows: &[Row],
+    drop_claims: bool,
+) -> Result<application::Model, ReviewError> {
+    let claims = |gated: bool| {
+        let mut delete = Query::delete();
+        delete
+            .from_table(queue_claim::Entity)
+            .and_where(queue_claim::Column::Tenant.eq(tenant));
+        if gated {
+            delete.and_where(
+                Expr::col(queue_claim::Column::ApplicationId).in_subquery(
+                    Query::select()
+                        .column(application::Column::Id)
+                        .from(Alias::new(MOVED))
+                        .to_owned(),
+                ),
+            );
+        } else {
+            delete.and_where(queue_claim::Column::ApplicationId.eq(id));
+        }
+        delete
+    };
+    if conn.get_database_backend() == DbBackend::Postgres {
+        let mut update = update;
+        update.returning_all();
+        let mut with = WithClause::new();
+        with.cte(
+            CommonTableExpression::new()
+                .query(update)
+                .table_name(Alias::new(MOVED))
+                .to_owned(),
+        );
+        for (i, row) in rows.iter().enumerate() {
+            with.cte(
+                CommonTableExpression::new()
+                    .query(row.insert(Some(MOVED))?)
+                    .table_name(Alias::new(format!("w{i}")))
+                    .to_owned(),
+            );
+        }
+        if drop_claims {
+            with.cte(
+                CommonTableExpression::new()
+                    .query(claims(true))
+                    .table_name(Alias::new("dropped_claims"))
+                    .to_owned(),
+            );
+        }
+        let select = Query::select()
+            .column(Asterisk)
+            .from(Alias::new(MOVED))
+            .to_owned();
+        let row = conn.query_one(&with.query(select)).await?;
+        return match row {
+            Some(row) => Ok(application::Model::from_query_result(&row, "")?),
+            None => Err(ReviewError::StaleVersion),
+        };
+    }
+    if conn.execute(&update).await?.rows_affected() != 1 {
+        return Err(ReviewError::StaleVersion);
+    }
+    for row in rows {
+        conn.execute(&row.insert(None)?).await?;
+    }
+    if drop_claims {
+        conn.execute(&claims(false)).await?;
+    }
+    application(conn, tenant, id).await
+}
+
+/// Appends an audit record after `app`'s last one (the head stored on `app`) and moves the head,
+/// without reading the trail. The caller holds the application row in this transaction (a
+/// versioned update or [`lock_application`]), so `app`'s head is current; the head update is
+/// also guarded by the old sequence and the primary key (application, sequence) is the last
+/// wall. Returns the row with its new head.
 pub async fn append_audit<C: ConnectionTrait>(
     conn: &C,
+    app: &application::Model,
     mut entry: AuditEntry,
     due_at: Option<DateTime<Utc>>,
-) -> Result<ChainedEntry, ReviewError> {
-    let last = audit::Entity::find()
-        .filter(audit::Column::ApplicationId.eq(entry.application_id.clone()))
-        .filter(audit::Column::Tenant.eq(entry.tenant.clone()))
-        .order_by_desc(audit::Column::Sequence)
-        .one(conn)
-        .await?;
-    let (sequence, prev) = match &last {
-        Some(row) => (row.sequence + 1, row.hash.clone()),
-        None => (1, GENESIS_HASH.to_owned()),
-    };
-    entry.sequence = sequence;
-    let chained = chain(entry, &prev);
-    let e = &chained.entry;
-    audit::ActiveModel {
-        application_id: sea_orm::ActiveValue::Set(e.application_id.clone()),
-        sequence: sea_orm::ActiveValue::Set(e.sequence),
-        tenant: sea_orm::ActiveValue::Set(e.tenant.clone()),
-        actor_subject: sea_orm::ActiveValue::Set(e.actor_subject.clone()),
-        actor_role: sea_orm::ActiveValue::Set(e.actor_role.clone()),
-        actor_tenant: sea_orm::ActiveValue::Set(e.actor_tenant.clone()),
-        actor_scope: sea_orm::ActiveValue::Set(e.actor_scope.clone()),
-        action: sea_orm::ActiveValue::Set(e.action.clone()),
-        from_status: sea_orm::ActiveValue::Set(e.from_status),
-        to_status: sea_orm::ActiveValue::Set(e.to_status),
-        reason: sea_orm::ActiveValue::Set(e.reason.clone()),
-        details: sea_orm::ActiveValue::Set(e.details.clone()),
-        at: sea_orm::ActiveValue::Set(e.at),
-        due_at: sea_orm::ActiveValue::Set(due_at),
-        prev_hash: sea_orm::ActiveValue::Set(chained.prev_hash.clone()),
-        hash: sea_orm::ActiveValue::Set(chained.hash.clone()),
-    }
-    .insert(conn)
-    .await?;
-    Ok(chained)
+) -> Result<application::Model, ReviewError> {
+    entry.sequence = app.audit_sequence + 1;
+    let chained = chain(entry, &app.audit_head);
+    let update = application::Entity::update_many()
+        .col_expr(
+            application::Column::AuditSequence,
+            Expr::value(chained.entry.sequence),
+        )
+        .col_expr(
+            application::Column::AuditHead,
+            Expr::value(chained.hash.clone()),
+        )
+        .filter(application::Column::Id.eq(app.id.clone()))
+        .filter(application::Column::Tenant.eq(app.tenant.clone()))
+        .filter(application::Column::AuditSequence.eq(app.audit_sequence))
+        .into_query();
+    write_guarded(
+        conn,
+        &app.tenant,
+        &app.id,
+        update,
+        &[Row::audit(&chained, due_at)],
+        false,
+    )
+    .await
 }
 
 /// Returns the audit rows of an application in sequence order.
@@ -198,8 +446,13 @@ pub async fn sla<C: ConnectionTrait>(
     let row = sla_policy::Entity::find_by_id(tenant.to_owned())
         .one(conn)
         .await?;
+    Ok(policy_of(row))
+}
+
+/// The policy of a stored row (defaults when none is stored) and its version (0 = default).
+fn policy_of(row: Option<sla_policy::Model>) -> (SlaPolicy, i64) {
     let days = |v: i32| u32::try_from(v).unwrap_or(1);
-    Ok(match row {
+    match row {
         Some(r) => (
             SlaPolicy {
                 street_review_days: days(r.street_review_days),
@@ -212,7 +465,76 @@ pub async fn sla<C: ConnectionTrait>(
             r.version,
         ),
         None => (SlaPolicy::default(), 0),
-    })
+    }
+}
+
+/// Column prefixes of [`sla_and_calendar`].
+const SLA_PREFIX: &str = "sla_";
+const CALENDAR_PREFIX: &str = "cal_";
+
+/// Returns the tenant's SLA policy and its working calendar covering `from`'s year and the next
+/// (what [`sla`] and [`working_calendar`] return), read in ONE query: a one-row anchor, left
+/// joined with the tenant's policy row and with the calendar rows of the tenant and the city for
+/// both years.
+pub async fn sla_and_calendar<C: ConnectionTrait>(
+    conn: &C,
+    tenant: &str,
+    from: DateTime<Utc>,
+) -> Result<(SlaPolicy, WorkingCalendar), ReviewError> {
+    use calendar::Entity as Cal;
+    use sla_policy::Entity as Sla;
+    let city = jifen_kit::auth::CITY_TENANT;
+    let year = crate::domain::calendar::local_date(from).year();
+    let anchor = Alias::new("anchor");
+    let mut select = Query::select();
+    for col in sla_policy::Column::iter() {
+        select.expr_as(
+            Expr::col((Sla, col)),
+            Alias::new(format!("{SLA_PREFIX}{}", col.as_str())),
+        );
+    }
+    for col in calendar::Column::iter() {
+        select.expr_as(
+            Expr::col((Cal, col)),
+            Alias::new(format!("{CALENDAR_PREFIX}{}", col.as_str())),
+        );
+    }
+    select
+        .from_subquery(
+            Query::select()
+                .expr_as(Expr::val(1), Alias::new("one"))
+                .to_owned(),
+            anchor,
+        )
+        .left_join(Sla, Expr::col((Sla, sla_policy::Column::Tenant)).eq(tenant))
+        .left_join(
+            Cal,
+            Expr::col((Cal, calendar::Column::Tenant))
+                .is_in([tenant, city])
+                .and(Expr::col((Cal, calendar::Column::Year)).is_in([year, year + 1])),
+        );
+    let rows = conn.query_all(&select).await?;
+    let mut policy = None;
+    let mut calendars = Vec::new();
+    for row in &rows {
+        if policy.is_none()
+            && row
+                .try_get::<Option<String>>(SLA_PREFIX, sla_policy::Column::Tenant.as_str())?
+                .is_some()
+        {
+            policy = Some(sla_policy::Model::from_query_result(row, SLA_PREFIX)?);
+        }
+        if row
+            .try_get::<Option<String>>(CALENDAR_PREFIX, calendar::Column::Tenant.as_str())?
+            .is_some()
+        {
+            calendars.push(calendar::Model::from_query_result(row, CALENDAR_PREFIX)?);
+        }
+    }
+    Ok((
+        policy_of(policy).0,
+        merged_calendar(&calendars, tenant, year),
+    ))
 }
 
 /// Returns the stored calendar row of `tenant` for `year`, falling back to the city default;
@@ -234,16 +556,31 @@ pub async fn calendar_row<C: ConnectionTrait>(
     Ok((city, tenant != jifen_kit::auth::CITY_TENANT))
 }
 
-/// Returns the working calendar of `tenant` covering `from`'s year and the next.
+/// Returns the working calendar of `tenant` covering `from`'s year and the next (each year the
+/// tenant's own calendar, else the city's), read in one query.
 pub async fn working_calendar<C: ConnectionTrait>(
     conn: &C,
     tenant: &str,
     from: DateTime<Utc>,
 ) -> Result<WorkingCalendar, ReviewError> {
+    let city = jifen_kit::auth::CITY_TENANT;
     let year = crate::domain::calendar::local_date(from).year();
+    let rows = calendar::Entity::find()
+        .filter(calendar::Column::Tenant.is_in([tenant, city]))
+        .filter(calendar::Column::Year.is_in([year, year + 1]))
+        .all(conn)
+        .await?;
+    Ok(merged_calendar(&rows, tenant, year))
+}
+
+/// Merges `year` and the next out of `rows`: each year the tenant's own calendar, else the
+/// city's.
+fn merged_calendar(rows: &[calendar::Model], tenant: &str, year: i32) -> WorkingCalendar {
+    let city = jifen_kit::auth::CITY_TENANT;
     let mut merged = WorkingCalendar::default();
     for y in [year, year + 1] {
-        if let (Some(row), _) = calendar_row(conn, tenant, y).await? {
+        let of_year = |t: &str| rows.iter().find(|r| r.year == y && r.tenant == t);
+        if let Some(row) = of_year(tenant).or_else(|| of_year(city)) {
             let dates = |v: &serde_json::Value| {
                 crate::convert::strings_of(v)
                     .iter()
@@ -256,5 +593,5 @@ pub async fn working_calendar<C: ConnectionTrait>(
             ));
         }
     }
-    Ok(merged)
+    merged
 }

@@ -1,0 +1,91 @@
+//! Short-lived caches of the two database lookups every GetRank made: the caller's entry row
+//! and the newest run's parameters of the cycle (the line). GetRank is what residents poll, and
+//! without these caches each call cost two database round trips before the board was asked.
+//!
+//! Both are per process and expire after [`TTL`]. This process drops an entry as soon as it
+//! applies a change to it (event intake) and a cycle's line as soon as it starts a run there, so
+//! its own answers are never stale; another replica's changes (microservices mode) show within
+//! [`TTL`], which is fine for a provisional rank. The rank itself always comes from the board.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// How long a cached lookup is trusted.
+pub const TTL: Duration = Duration::from_secs(2);
+
+/// Largest number of values one cache holds; past it, the cache starts over.
+const CAPACITY: usize = 200_000;
+
+/// Values of one tenant by key, with the instant each was stored.
+type Inner<V> = HashMap<String, (Instant, V)>;
+
+/// A two-level map (tenant → key → value) with expiry; looked up by `&str` without allocating.
+#[derive(Debug)]
+pub(crate) struct Hot<V> {
+    map: RwLock<HashMap<String, Inner<V>>>,
+    len: AtomicUsize,
+    ttl: Duration,
+}
+
+impl<V: Clone> Hot<V> {
+    pub(crate) fn new(ttl: Duration) -> Self {
+        Self {
+            map: RwLock::new(HashMap::new()),
+            len: AtomicUsize::new(0),
+            ttl,
+        }
+    }
+
+    /// Returns the value of `(outer, inner)` if present and fresh.
+    pub(crate) fn get(&self, outer: &str, inner: &str) -> Option<V> {
+        let map = self.map.read().unwrap_or_else(|e| e.into_inner());
+        let (at, value) = map.get(outer)?.get(inner)?;
+        (at.elapsed() < self.ttl).then(|| value.clone())
+    }
+
+    /// Stores the value of `(outer, inner)`.
+    pub(crate) fn put(&self, outer: &str, inner: &str, value: V) {
+        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+        if self.len.load(Ordering::Relaxed) >= CAPACITY {
+            map.clear();
+            self.len.store(0, Ordering::Relaxed);
+        }
+        let slot = map
+            .entry(outer.to_owned())
+            .or_default()
+            .insert(inner.to_owned(), (Instant::now(), value));
+        if slot.is_none() {
+            self.len.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Forgets `(outer, inner)`.
+    pub(crate) fn remove(&self, outer: &str, inner: &str) {
+        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(m) = map.get_mut(outer)
+            && m.remove(inner).is_some()
+        {
+            self.len.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_expire_and_can_be_dropped() {
+        let hot = Hot::new(Duration::from_millis(30));
+        hot.put("wuzhong", "a1", 7);
+        assert_eq!(hot.get("wuzhong", "a1"), Some(7));
+        assert_eq!(hot.get("gusu", "a1"), None);
+        hot.remove("wuzhong", "a1");
+        assert_eq!(hot.get("wuzhong", "a1"), None);
+        hot.put("wuzhong", "a2", 8);
+        std::thread::sleep(Duration::from_millis(40));
+        assert_eq!(hot.get("wuzhong", "a2"), None);
+    }
+}
