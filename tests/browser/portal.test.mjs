@@ -152,8 +152,9 @@ try {
   const suffix = String(Date.now()).slice(-6);
   await createStaff(TENANT, `street${suffix}`, 'ROLE_STREET_REVIEWER', { street: STREET });
   await createStaff(TENANT, `district${suffix}`, 'ROLE_DISTRICT_REVIEWER');
-  // identity's department codes (the rule sets name them education/human_resources/public_security).
-  const departments = ['edu', 'hrss', 'psb'];
+  // The departments verifying the indicators the resident claims (the rule set's
+  // verifier_department codes, which staff scopes use too).
+  const departments = ['education', 'human_resources', 'public_security'];
   for (const d of departments) await createStaff(TENANT, `${d}${suffix}`, 'ROLE_DEPARTMENT_VERIFIER', { department: d });
   await createStaff('suzhou', `city${suffix}`, 'ROLE_CITY_REVIEWER');
   await fits(a, 'admin');
@@ -287,6 +288,7 @@ try {
       assert.equal(body, '%PDF-');
     }
     await fits(s.page, `verify-${d}`);
+    assert.ok(await s.page.locator('#tasks form').count() > 0, `department ${d} has a verification task`);
     while (await s.page.locator('#tasks form').count()) {
       const before = await s.page.locator('#tasks form').count();
       await s.page.locator('#tasks form button[type=submit]').first().click();

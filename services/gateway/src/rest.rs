@@ -90,6 +90,30 @@ pub const ROUTES: &[Route] = &[
         "街道/镇（query: tenant）",
     ),
     r(
+        "PUT",
+        "/api/v1/streets",
+        rpc!(ID, "UpsertStreet"),
+        "新增或修改街道/镇（区管理员；市管理员可指定 target_tenant）",
+    ),
+    r(
+        "PUT",
+        "/api/v1/tenants",
+        rpc!(ID, "UpsertTenant"),
+        "新增或修改地区（市管理员）",
+    ),
+    r(
+        "PUT",
+        "/api/v1/threshold-areas",
+        rpc!(ID, "UpsertThresholdArea"),
+        "新增或修改落户积分分值线区域（市管理员）",
+    ),
+    r(
+        "PATCH",
+        "/api/v1/me",
+        rpc!(ID, "UpdateMyProfile"),
+        "修改本人手机号、邮箱、居住证号",
+    ),
+    r(
         "GET",
         "/api/v1/departments",
         rpc!(ID, "ListDepartments"),
@@ -106,6 +130,18 @@ pub const ROUTES: &[Route] = &[
         "/api/v1/staff",
         rpc!(ID, "CreateStaff"),
         "新建工作人员，返回一次性密码（管理员）",
+    ),
+    r(
+        "PATCH",
+        "/api/v1/staff/{subject}",
+        rpc!(ID, "UpdateStaff"),
+        "修改工作人员（管理员，限本辖区）",
+    ),
+    r(
+        "POST",
+        "/api/v1/staff/{subject}/reset-password",
+        rpc!(ID, "ResetStaffPassword"),
+        "重置工作人员密码，返回一次性密码（管理员）",
     ),
     r(
         "POST",
