@@ -144,7 +144,10 @@ try {
     await a.fill('#staff-mobile', `137${String(Date.now()).slice(-8)}`);
     await a.selectOption('#staff-role', role);
     await a.fill('#staff-street', extra.street || '');
-    await a.fill('#staff-department', extra.department || '');
+    if (extra.department) {
+      await a.waitForSelector(`#staff-department option[value="${extra.department}"]`, { state: 'attached' });
+      await a.selectOption('#staff-department', extra.department);
+    }
     await a.getByRole('button', { name: '新建工作人员' }).click();
     assert.equal(await settle(a, '#one-time-password', null, '#admin-error'), '');
     staff[loginName] = (await a.textContent('#one-time-password')).trim();

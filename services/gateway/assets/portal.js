@@ -613,8 +613,27 @@ async function initAdmin() {
   const loadStaff = async () => {
     const data = await call(`/api/v1/staff?target_tenant=${t()}`, { tenant: t() }).catch(() => ({ staff: [] }));
     const tbody = $('staff'); tbody.textContent = '';
-    for (const s of data.staff || []) tbody.appendChild(row([s.login_name, s.person && s.person.name_masked, s.role && s.role.role, s.role && (s.role.street_code || s.role.department_code)]));
+    for (const s of data.staff || []) {
+      const actions = node('span', null, { class: 'actions' });
+      actions.appendChild(button('重置密码', async () => {
+        try {
+          const r = await call(`/api/v1/staff/${s.subject}/reset-password`, { method: 'POST', tenant: t(), body: {} });
+          $('staff-password').textContent = `${s.login_name} 的密码已重置，一次性密码：`;
+          $('staff-password').appendChild(node('code', r.one_time_password));
+        } catch (e) { err(e); }
+      }, 'secondary'));
+      actions.appendChild(button(s.disabled ? '启用' : '停用', async () => {
+        try {
+          await call(`/api/v1/staff/${s.subject}/${s.disabled ? 'enable' : 'disable'}`, { method: 'POST', tenant: t(), body: s.disabled ? {} : { reason: '管理员停用' } });
+          ok(s.disabled ? '已启用' : '已停用'); loadStaff();
+        } catch (e) { err(e); }
+      }, s.disabled ? 'secondary' : 'danger'));
+      tbody.appendChild(row([s.login_name, s.person && s.person.name_masked, s.role && s.role.role, s.role && (s.role.street_code || s.role.department_code), s.disabled ? '已停用' : '在岗', actions]));
+    }
   };
+  call('/api/v1/departments').then((data) => {
+    for (const d of data.departments || []) $('staff-department').appendChild(node('option', `${d.name_zh}（${d.code}）`, { value: d.code }));
+  }).catch(() => {});
   $('staff-form').addEventListener('submit', async (event) => {
     event.preventDefault();
     setText('staff-password', '');

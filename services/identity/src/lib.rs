@@ -13,7 +13,8 @@
 //! - ID and mobile numbers are stored AES-256-GCM encrypted (key id in the value), masked for
 //!   display, and found through an HMAC blind index (`login_identifiers`).
 //! - Registration is limited per client address (`x-forwarded-for` from the gateway; IPv6 per
-//!   /64): 20 valid attempts an hour, then RESOURCE_EXHAUSTED with `retry-after`, counted in
+//!   /64): `auth.registrations_per_address` valid attempts per `auth.registration_window_secs`
+//!   (default 20 an hour), then RESOURCE_EXHAUSTED with `retry-after`, counted in
 //!   Redis when configured (every pod shares it), else in this process, like login back-off.
 //! - Tenants, threshold areas and 镇/街道 are rows (UpsertTenant / UpsertThresholdArea by the city
 //!   admin, UpsertStreet by the tenant's admin). `jifen seed` loads tenants and areas, no
@@ -67,8 +68,8 @@ pub fn core(ctx: &jifen_kit::component::Context) -> Result<Core, IdentityError> 
             free: u64::from(auth.login_free_attempts),
             max_backoff_secs: auth.login_max_backoff_secs,
             window_secs: auth.login_window_secs,
-            registrations_per_address: domain::login_limit::REGISTRATIONS_PER_ADDRESS,
-            registration_window_secs: domain::login_limit::REGISTRATION_WINDOW_SECS,
+            registrations_per_address: auth.registrations_per_address,
+            registration_window_secs: auth.registration_window_secs,
         },
         ctx.redis.clone(),
         &ctx.config.redis.key_prefix,

@@ -90,6 +90,8 @@ fn main() {
         // Registration is only the setup here: a cheap password hash keeps it short.
         config.auth.password_memory_kib = 1024;
         config.auth.password_iterations = 1;
+        // Every resident registers from this one loopback address.
+        config.auth.registrations_per_address = 1_000_000;
         let jifen = TestJifen::start_with(config, &ALL).await;
         let base = jifen.http_url();
         let http = reqwest::Client::new();

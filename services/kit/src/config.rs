@@ -77,6 +77,10 @@ pub struct AuthConfig {
     pub login_max_backoff_secs: u64,
     /// Failures are forgotten this long after the last one, in seconds.
     pub login_window_secs: u64,
+    /// Registrations (valid input) one client address may make per registration window.
+    pub registrations_per_address: u64,
+    /// The registration window in seconds (fixed, from the address's first registration).
+    pub registration_window_secs: u64,
     /// Password of the city admin `admin` that `jifen seed` creates; empty = generated and
     /// printed once (or env JIFEN_SEED_ADMIN_PASSWORD).
     pub seed_admin_password: String,
@@ -373,6 +377,12 @@ impl Config {
             return Err(invalid(
                 "auth.login_free_attempts",
                 "must be greater than 0",
+            ));
+        }
+        if auth.registrations_per_address == 0 || auth.registration_window_secs == 0 {
+            return Err(invalid(
+                "auth.registrations_per_address",
+                "registrations per address and the registration window must be greater than 0",
             ));
         }
         if auth.login_max_backoff_secs == 0 || auth.login_window_secs == 0 {

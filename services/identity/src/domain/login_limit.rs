@@ -11,13 +11,6 @@ pub fn backoff_secs(failures: u64, free: u64, max_secs: u64) -> u64 {
     (1_u64 << exp).min(max_secs)
 }
 
-/// Registrations one client address may complete or attempt (valid input only) per window: a
-/// household, an office NAT or a 街道 window helping residents stays well under it, a bot
-/// creating accounts does not.
-pub const REGISTRATIONS_PER_ADDRESS: u64 = 20;
-/// The registration window in seconds (fixed window from the first registration).
-pub const REGISTRATION_WINDOW_SECS: u64 = 3600;
-
 /// Returns the bucket a client address is limited in: the IPv4 address, or the /64 prefix of an
 /// IPv6 address (one subscriber gets a whole /64, so counting single v6 addresses would let a
 /// bot rotate through them); anything unparsable is its own bucket.

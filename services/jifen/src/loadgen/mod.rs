@@ -31,7 +31,9 @@ pub struct LoadgenArgs {
     /// virtual user is one): register, login, score_rank, submit, upload; a step whose
     /// precondition is missing (no account yet, no draft yet) performs it instead and is counted
     /// as `register` or `draft`. score_rank answers 404 until the application's score is
-    /// confirmed (it is on no board before).
+    /// confirmed (it is on no board before). Every resident registers from this machine's
+    /// address: raise the target's `auth.registrations_per_address` for a registration wave
+    /// (e.g. `JIFEN__AUTH__REGISTRATIONS_PER_ADDRESS=100000`), or the excess answers 429.
     #[arg(long, default_value = "simulate=6,rules=2,tenants=1,page=1")]
     pub mix: Mix,
 
