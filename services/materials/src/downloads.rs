@@ -10,7 +10,6 @@ use crate::error::MaterialsError;
 use crate::objects::content_disposition;
 use crate::service::{LogEntry, Materials};
 use crate::store::{access_log, status};
-use crate::uploads::facts;
 
 impl Materials {
     /// GetDownloadUrl.
@@ -23,7 +22,7 @@ impl Materials {
         let app = self
             .application(&self.db, &m.tenant, &m.application_id)
             .await?;
-        let grant = access::may_read(caller, &facts(&m, app.as_ref()));
+        let grant = self.grant(caller, &m, app.as_ref(), &mut None).await?;
         let readable = matches!(m.status.as_str(), status::AVAILABLE | status::REPLACED);
         self.log(
             &self.db,

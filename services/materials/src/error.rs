@@ -46,6 +46,9 @@ pub enum MaterialsError {
     /// Object storage failed.
     #[error("object storage: {0}")]
     Storage(String),
+    /// A component materials depends on (review, for access scopes) did not answer.
+    #[error("审核服务暂时不可用，请稍后重试")]
+    Unavailable(String),
 }
 
 impl MaterialsError {
@@ -73,6 +76,7 @@ impl MaterialsError {
             Self::PermissionDenied => "permission_denied",
             Self::FailedPrecondition(_) => "failed_precondition",
             Self::StaleVersion => "stale_version",
+            Self::Unavailable(_) => "unavailable",
             Self::Database(_) | Self::Storage(_) => "internal",
         }
     }
@@ -120,6 +124,7 @@ impl ServiceError for MaterialsError {
             Self::PermissionDenied => ErrorCode::PermissionDenied,
             Self::FailedPrecondition(_) => ErrorCode::FailedPrecondition,
             Self::StaleVersion => ErrorCode::Aborted,
+            Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Database(_) | Self::Storage(_) => ErrorCode::Internal,
         }
     }

@@ -6,10 +6,14 @@
 //! Bytes never pass through jifen. A client (the web portal in the browser, or any API client)
 //! calls `CreateUpload` with the file's name, type, size and SHA-256; the service validates the
 //! declaration against the tenant's [`domain::policy::Policy`] and answers a presigned `PUT` whose
-//! signature covers `Content-Type`, `Content-Length` and `x-amz-checksum-sha256`, valid for the
-//! policy's upload TTL (10 minutes by default). The browser `PUT`s the file straight to that URL
-//! with exactly the returned headers, then calls `ConfirmUpload`, which checks the object
-//! (existence, size, magic bytes, SHA-256) and makes it usable or deletes it and says why.
+//! signature covers `Content-Type`, `Content-Length`, `x-amz-checksum-sha256` and
+//! `If-None-Match: *`, valid for the policy's upload TTL (10 minutes by default). The store
+//! itself therefore refuses another length, type or content, and any second write to the key.
+//! The browser `PUT`s the file straight to that URL with exactly the returned headers, then
+//! calls `ConfirmUpload`, which checks the object without reading it back: a HEAD (existence,
+//! size, the SHA-256 the store verified on arrival) and a ranged GET of the first bytes (magic
+//! bytes), and makes it usable or deletes it and says why. A store that keeps no checksum gets
+//! the object read and hashed instead.
 //! Downloads are presigned `GET`s with a short TTL, issued only to readers (see
 //! [`domain::access`]) and logged.
 //!
@@ -21,20 +25,21 @@
 //!   anything but a local run use a real S3.
 //! * **Production** (AWS S3, MinIO, Ceph, OSS): `s3.endpoint` must be the public (or ingress)
 //!   name browsers resolve, and the bucket needs a **CORS rule** allowing `PUT` and `GET` from
-//!   the portal's origin with the headers `content-type`, `content-length` and
-//!   `x-amz-checksum-sha256` and exposing `ETag`. No bucket policy grants public access: every
+//!   the portal's origin with the headers `content-type`, `content-length`,
+//!   `x-amz-checksum-sha256` and `if-none-match` and exposing `ETag`. No bucket policy grants public access: every
 //!   request is presigned, and public notice attachments get presigned GETs too.
 //!
 //! # Trust decisions
 //!
-//! * The verifier department of a material is declared by the uploader (the portal takes it from
-//!   the rule set's indicator); it only decides which department's verifier may *also* read the
-//!   file, so a wrong value can at worst hide the file from the right verifier, who then returns
-//!   the application. Review's verification tasks remain the authority on who verifies what.
+//! * The verifier department a material declares is a hint for the portal only. Which department
+//!   verifies an indicator, and which street an application belongs to, come from review when a
+//!   department verifier or street reviewer asks for a file ([`scopes`]): a street reviewer reads
+//!   only applications of their street, a verifier only materials of indicators review routed to
+//!   their department. When review cannot answer, they get no URL (UNAVAILABLE).
 //! * The application's applicant is the first applicant who uploads to it, until review's
 //!   `ApplicationStatusChanged` events name it.
-//! * Reviewer levels are checked at tenant level (materials does not know an application's
-//!   street or current level).
+//! * District and city reviewers read every application of the tenant they act in (materials
+//!   does not know the current review level).
 //!
 //! # Retention
 //!
@@ -55,10 +60,12 @@ pub mod migration;
 mod objects;
 mod policies;
 mod purge;
+pub mod scopes;
 mod service;
 pub mod store;
 mod uploads;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -79,7 +86,9 @@ pub fn service(
     ctx: &jifen_kit::component::Context,
 ) -> jifen_proto::materials::v1::materials_service_server::MaterialsServiceServer<Materials> {
     let limit = ctx.config.server.max_message_bytes;
-    let materials = Materials::new(ctx.db.clone(), ctx.blob.clone());
+    let materials = Materials::new(ctx.db.clone(), ctx.blob.clone()).with_scopes(Arc::new(
+        scopes::ReviewScopes::new(ctx.peers.clone(), ctx.service_tokens.clone()),
+    ));
     let every = std::env::var(PURGE_INTERVAL_ENV)
         .ok()
         .and_then(|v| v.parse::<u64>().ok())

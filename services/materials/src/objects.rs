@@ -70,8 +70,9 @@ impl Objects {
     }
 
     /// Returns a presigned PUT that only accepts exactly `size` bytes of `content_type` whose
-    /// SHA-256 is `sha256_hex`: all three travel in signed headers, so the store refuses any
-    /// other length, type or content.
+    /// SHA-256 is `sha256_hex`, and only while no object exists at `key`: all four travel in
+    /// signed headers (`If-None-Match: *` included), so the store refuses any other length, type
+    /// or content, and a second write through the same URL cannot replace what was confirmed.
     pub(crate) async fn presign_put(
         &self,
         key: &str,
@@ -89,6 +90,7 @@ impl Objects {
             .content_type(content_type)
             .content_length(i64::try_from(size).map_err(MaterialsError::storage)?)
             .checksum_sha256(sha256_base64(sha256_hex)?)
+            .if_none_match("*")
             .presigned(ttl(ttl_seconds)?)
             .await
             .map_err(MaterialsError::storage)?;
@@ -163,9 +165,14 @@ impl Objects {
         }
     }
 
-    /// Returns the first `n` bytes of the object (fewer when it is shorter).
-    pub(crate) async fn read_prefix(&self, key: &str, n: u64) -> Result<Vec<u8>, MaterialsError> {
-        let object = self
+    /// Returns the first `n` bytes of the object (fewer when it is shorter), or `None` when there
+    /// is no object or nothing to read.
+    pub(crate) async fn read_prefix(
+        &self,
+        key: &str,
+        n: u64,
+    ) -> Result<Option<Vec<u8>>, MaterialsError> {
+        let answer = self
             .blob
             .client
             .get_object()
@@ -173,8 +180,18 @@ impl Objects {
             .key(key)
             .range(format!("bytes=0-{}", n.saturating_sub(1)))
             .send()
-            .await
-            .map_err(|e| MaterialsError::storage(aws_sdk_s3::Error::from(e)))?;
+            .await;
+        let object = match answer {
+            Ok(object) => object,
+            Err(err)
+                if err
+                    .raw_response()
+                    .is_some_and(|r| matches!(r.status().as_u16(), 404 | 416)) =>
+            {
+                return Ok(None);
+            }
+            Err(err) => return Err(MaterialsError::storage(aws_sdk_s3::Error::from(err))),
+        };
         let bytes = object
             .body
             .collect()
@@ -182,7 +199,7 @@ impl Objects {
             .map_err(MaterialsError::storage)?
             .into_bytes();
         let keep = usize::try_from(n).unwrap_or(usize::MAX).min(bytes.len());
-        Ok(bytes[..keep].to_vec())
+        Ok(Some(bytes[..keep].to_vec()))
     }
 
     /// Reads the whole object and returns its lowercase hex SHA-256 (stores that keep no checksum).
@@ -229,5 +246,111 @@ mod tests {
             "inline; filename*=UTF-8''%E8%AF%81%E6%98%8E%201.pdf"
         );
         assert!(content_disposition(true, "a.pdf").starts_with("attachment;"));
+    }
+
+    /// The presigned PUT against the embedded endpoint (s3s-fs, signatures checked): what the
+    /// store enforces is what ConfirmUpload may rely on instead of reading objects back.
+    mod embedded_store {
+        use super::*;
+        use jifen_kit::config::Config;
+        use jifen_kit::embedded_s3::EmbeddedS3;
+
+        async fn put(upload: &PresignedRequest, body: Vec<u8>, skip: &str) -> u16 {
+            let mut request = reqwest::Client::new().put(&upload.url).body(body);
+            for (name, value) in &upload.headers {
+                if !name.eq_ignore_ascii_case("content-length") && !name.eq_ignore_ascii_case(skip)
+                {
+                    request = request.header(name, value);
+                }
+            }
+            request.send().await.expect("put").status().as_u16()
+        }
+
+        fn pdf(fill: u8) -> Vec<u8> {
+            let mut bytes = b"%PDF-1.4\n".to_vec();
+            bytes.extend(std::iter::repeat_n(fill, 4096));
+            bytes
+        }
+
+        #[tokio::test]
+        async fn the_store_enforces_the_signed_checksum_length_and_a_single_write() {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let config = Config::defaults();
+            let s3 = EmbeddedS3::start(
+                &dir.path().join("objects"),
+                "127.0.0.1:0".parse().expect("addr"),
+                &config.s3.bucket,
+                &config.s3.access_key_id,
+                &config.s3.secret_access_key,
+            )
+            .await
+            .expect("embedded s3");
+            let objects = Objects::new(BlobStore::new(&config.s3, &s3.endpoint()));
+            let good = pdf(b'a');
+            let bad = pdf(b'b');
+            let digest = hex::encode(Sha256::digest(&good));
+            let len = u64::try_from(good.len()).expect("len");
+            let presign = |key: &'static str| {
+                let objects = objects.clone();
+                let digest = digest.clone();
+                async move {
+                    objects
+                        .presign_put(key, "application/pdf", len, &digest, 60)
+                        .await
+                        .expect("presign")
+                }
+            };
+
+            // Other bytes of the same length: refused by the checksum. s3s-fs keeps the refused
+            // bytes on disk, but without a stored checksum, so ConfirmUpload hashes them.
+            let upload = presign("t/refused").await;
+            assert_eq!(put(&upload, bad.clone(), "").await, 400);
+            let head = objects.head("t/refused").await.expect("head");
+            assert!(
+                head.as_ref().is_none_or(|h| h.checksum_sha256.is_none()),
+                "{head:?}"
+            );
+
+            // The declared bytes: stored, and HEAD echoes the checksum the store verified.
+            let upload = presign("t/good").await;
+            let names: Vec<String> = upload.headers.keys().map(|k| k.to_lowercase()).collect();
+            for signed in ["x-amz-checksum-sha256", "if-none-match", "content-type"] {
+                assert!(names.iter().any(|n| n == signed), "{names:?}");
+            }
+            assert_eq!(put(&upload, good[..100].to_vec(), "").await, 403, "length");
+            assert_eq!(
+                put(&upload, good.clone(), "x-amz-checksum-sha256").await,
+                403,
+                "checksum header dropped"
+            );
+            assert_eq!(
+                put(&upload, good.clone(), "if-none-match").await,
+                403,
+                "single-write header dropped"
+            );
+            assert_eq!(put(&upload, good.clone(), "").await, 200);
+            let head = objects.head("t/good").await.expect("head").expect("object");
+            assert_eq!(head.size, len);
+            assert_eq!(
+                head.checksum_sha256.as_deref(),
+                Some(sha256_base64(&digest).expect("b64").as_str())
+            );
+
+            // The same URL cannot write again: neither the same bytes nor others, so the stored
+            // checksum keeps describing the stored bytes.
+            assert_eq!(put(&upload, bad, "").await, 412);
+            assert_eq!(put(&upload, good.clone(), "").await, 412);
+            assert_eq!(objects.sha256_hex("t/good").await.expect("hash"), digest);
+            let prefix = objects
+                .read_prefix("t/good", 8)
+                .await
+                .expect("prefix")
+                .expect("object");
+            assert_eq!(prefix, good[..8].to_vec());
+            assert_eq!(
+                objects.read_prefix("t/missing", 8).await.expect("missing"),
+                None
+            );
+        }
     }
 }

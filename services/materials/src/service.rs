@@ -6,16 +6,16 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use jifen_kit::auth::{Caller, Role};
 use jifen_kit::blob::BlobStore;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait,
-};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait};
 
 use crate::clock::{Clock, SystemClock};
+use crate::domain::access::{self, Grant};
 use crate::domain::content_type;
 use crate::domain::policy::Policy;
 use crate::error::MaterialsError;
 use crate::objects::Objects;
-use crate::store::{access_log, application, upload_policy};
+use crate::scopes::{NoScopes, ScopeSource};
+use crate::store::{access_log, application, material, upload_policy};
 
 /// The `jifen.materials.v1.MaterialsService` implementation.
 #[derive(Debug, Clone)]
@@ -23,6 +23,7 @@ pub struct Materials {
     pub(crate) db: DatabaseConnection,
     pub(crate) objects: Objects,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) scopes: Arc<dyn ScopeSource>,
 }
 
 /// One access-log record about to be written.
@@ -46,13 +47,23 @@ impl Materials {
         Self::with_clock(db, blob, Arc::new(SystemClock))
     }
 
-    /// Returns the service with an explicit clock (tests move time by hand).
+    /// Returns the service with an explicit clock (tests move time by hand). It knows no
+    /// application scopes until [`Materials::with_scopes`] names a source, so street reviewers
+    /// and department verifiers read nothing.
     pub fn with_clock(db: DatabaseConnection, blob: BlobStore, clock: Arc<dyn Clock>) -> Self {
         Self {
             db,
             objects: Objects::new(blob),
             clock,
+            scopes: Arc::new(NoScopes),
         }
+    }
+
+    /// Returns the service asking `scopes` for applications' streets and verifying departments.
+    #[must_use]
+    pub fn with_scopes(mut self, scopes: Arc<dyn ScopeSource>) -> Self {
+        self.scopes = scopes;
+        self
     }
 
     pub(crate) fn now(&self) -> DateTime<Utc> {
@@ -88,6 +99,30 @@ impl Materials {
         )
     }
 
+    /// Returns why `caller` may read `m`, asking review for the application's scope only when
+    /// the caller could read as nothing but a street reviewer or department verifier. `scope`
+    /// caches that answer across the materials of one application.
+    pub(crate) async fn grant(
+        &self,
+        caller: &Caller,
+        m: &material::Model,
+        app: Option<&application::Model>,
+        scope: &mut Option<Option<access::ApplicationScope>>,
+    ) -> Result<Option<Grant>, MaterialsError> {
+        let facts = facts(m, app);
+        if !access::needs_scope(caller, &facts) {
+            return Ok(access::may_read(caller, &facts, None));
+        }
+        if scope.is_none() {
+            *scope = Some(self.scopes.scope(&m.tenant, &m.application_id).await?);
+        }
+        Ok(access::may_read(
+            caller,
+            &facts,
+            scope.as_ref().and_then(Option::as_ref),
+        ))
+    }
+
     /// Appends to the access log.
     pub(crate) async fn log<C: ConnectionTrait>(
         &self,
@@ -100,7 +135,7 @@ impl Materials {
             Role::DepartmentVerifier => caller.department.clone(),
             _ => None,
         };
-        access_log::ActiveModel {
+        let row = access_log::ActiveModel {
             id: Set(uuid::Uuid::now_v7().to_string()),
             tenant: Set(entry.tenant.to_owned()),
             material_id: Set(entry.material_id.to_owned()),
@@ -116,9 +151,10 @@ impl Materials {
             granted: Set(entry.granted),
             detail: Set(entry.detail),
             at: Set(self.now()),
-        }
-        .insert(conn)
-        .await?;
+        };
+        access_log::Entity::insert(row)
+            .exec_without_returning(conn)
+            .await?;
         Ok(())
     }
 
@@ -127,7 +163,8 @@ impl Materials {
     /// declared SHA-256. Returns `Ok(Err(refusal))` when the object fails a check.
     ///
     /// The checksum comes from the store when it keeps one (the presigned PUT signs
-    /// `x-amz-checksum-sha256`, so S3 verified the bytes on arrival and HEAD echoes it);
+    /// `x-amz-checksum-sha256`, so S3 verified the bytes on arrival and HEAD echoes it; it also
+    /// signs `If-None-Match: *`, so no later write can pair other bytes with that checksum);
     /// otherwise the object is read and hashed here.
     pub(crate) async fn inspect(
         &self,
@@ -137,7 +174,12 @@ impl Materials {
         declared_sha256: &str,
         policy: &Policy,
     ) -> Result<Result<(), Refusal>, MaterialsError> {
-        let Some(head) = self.objects.head(key).await? else {
+        // HEAD and the ranged GET of the magic bytes go out together: one round trip.
+        let (head, prefix) = tokio::join!(
+            self.objects.head(key),
+            self.objects.read_prefix(key, content_type::SNIFF_BYTES)
+        );
+        let Some(head) = head? else {
             return Ok(Err((
                 "missing_object",
                 "未找到已上传的文件（上传未完成或被拒绝），请重新上传".to_owned(),
@@ -152,10 +194,7 @@ impl Materials {
                 ),
             )));
         }
-        let prefix = self
-            .objects
-            .read_prefix(key, content_type::SNIFF_BYTES)
-            .await?;
+        let prefix = prefix?.unwrap_or_default();
         let allowed = content_type::labels(&policy.allowed_content_types);
         match content_type::detect(&prefix) {
             Some(detected) if policy.allowed_content_types.iter().any(|t| t == detected) => {
@@ -191,6 +230,20 @@ impl Materials {
             )));
         }
         Ok(Ok(()))
+    }
+}
+
+/// Returns what the access rule needs to know about a material.
+pub(crate) fn facts<'a>(
+    m: &'a material::Model,
+    app: Option<&'a application::Model>,
+) -> access::MaterialFacts<'a> {
+    access::MaterialFacts {
+        tenant: &m.tenant,
+        material_id: &m.id,
+        indicator: &m.indicator,
+        uploaded_by: &m.uploaded_by,
+        application_owner: app.and_then(|a| a.owner_subject.as_deref()),
     }
 }
 

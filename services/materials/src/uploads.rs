@@ -5,14 +5,14 @@ use jifen_kit::auth::{Caller, Role};
 use jifen_kit::blob::tenant_key;
 use jifen_proto::common::v1::ApplicationStatus;
 use jifen_proto::materials::v1 as pb;
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, Func, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
 
 use crate::convert::{self, action};
-use crate::domain::{access, declaration};
+use crate::domain::declaration;
 use crate::error::MaterialsError;
 use crate::service::{LogEntry, Materials, uploader_role};
 use crate::store::{application, material, status};
@@ -110,7 +110,12 @@ impl Materials {
     ) -> Result<pb::CreateUploadResponse, MaterialsError> {
         let role = uploader_role(caller).ok_or(MaterialsError::PermissionDenied)?;
         let tenant = caller.tenant.as_str();
-        let (policy, _) = self.policy(tenant).await?;
+        // Policy, application and its live materials in one round trip.
+        let ((policy, _), app, live) = tokio::try_join!(
+            self.policy(tenant),
+            self.application(&self.db, tenant, &new.application_id),
+            self.live_materials(tenant, &new.application_id)
+        )?;
         let declared = declaration::declaration(
             new.file_name,
             new.content_type,
@@ -118,9 +123,6 @@ impl Materials {
             new.sha256,
             &policy,
         )?;
-        let app = self
-            .application(&self.db, tenant, &new.application_id)
-            .await?;
         if let Some(app) = &app {
             if role == Role::Applicant
                 && app
@@ -143,12 +145,6 @@ impl Materials {
             return Err(MaterialsError::PermissionDenied);
         }
 
-        let live = material::Entity::find()
-            .filter(material::Column::Tenant.eq(tenant))
-            .filter(material::Column::ApplicationId.eq(&new.application_id))
-            .filter(material::Column::Status.is_in([status::PENDING, status::AVAILABLE]))
-            .all(&self.db)
-            .await?;
         if let Some(dup) = live
             .iter()
             .find(|m| m.status == status::AVAILABLE && m.sha256 == declared.sha256)
@@ -197,29 +193,28 @@ impl Materials {
             )
             .await?;
         let now = self.now();
-        let row = material::ActiveModel {
-            id: Set(id.clone()),
-            tenant: Set(tenant.to_owned()),
-            application_id: Set(new.application_id.clone()),
-            indicator: Set(new.indicator.clone()),
-            verifier_department: Set(new.verifier_department.clone()),
-            file_name: Set(declared.file_name.clone()),
-            content_type: Set(declared.content_type.clone()),
-            size_bytes: Set(i64::try_from(declared.size_bytes).unwrap_or(i64::MAX)),
-            sha256: Set(declared.sha256.clone()),
-            status: Set(status::PENDING.to_owned()),
-            rejection_reason: Set(None),
-            replaces_material_id: Set(new.replaces.as_ref().map(|m| m.id.clone())),
-            replaced_by_material_id: Set(None),
-            uploaded_by: Set(caller.subject.clone()),
-            uploaded_by_role: Set(role.as_str().to_owned()),
-            object_key: Set(key),
-            created_at: Set(now),
-            upload_expires_at: Set(
-                real_now + chrono::Duration::seconds(i64::from(policy.upload_url_ttl_seconds))
-            ),
-            confirmed_at: Set(None),
-            removed_at: Set(None),
+        let row = material::Model {
+            id: id.clone(),
+            tenant: tenant.to_owned(),
+            application_id: new.application_id.clone(),
+            indicator: new.indicator.clone(),
+            verifier_department: new.verifier_department.clone(),
+            file_name: declared.file_name.clone(),
+            content_type: declared.content_type.clone(),
+            size_bytes: i64::try_from(declared.size_bytes).unwrap_or(i64::MAX),
+            sha256: declared.sha256.clone(),
+            status: status::PENDING.to_owned(),
+            rejection_reason: None,
+            replaces_material_id: new.replaces.as_ref().map(|m| m.id.clone()),
+            replaced_by_material_id: None,
+            uploaded_by: caller.subject.clone(),
+            uploaded_by_role: role.as_str().to_owned(),
+            object_key: key,
+            created_at: now,
+            upload_expires_at: real_now
+                + chrono::Duration::seconds(i64::from(policy.upload_url_ttl_seconds)),
+            confirmed_at: None,
+            removed_at: None,
         };
         let txn = self.db.begin().await?;
         if app.is_none() {
@@ -250,7 +245,9 @@ impl Materials {
             claim.owner_subject = Set(Some(caller.subject.clone()));
             claim.update(&txn).await?;
         }
-        let row = row.insert(&txn).await?;
+        material::Entity::insert(row.clone().into_active_model().reset_all())
+            .exec_without_returning(&txn)
+            .await?;
         self.log(
             &txn,
             caller,
@@ -279,7 +276,12 @@ impl Materials {
         caller: &Caller,
         req: pb::ConfirmUploadRequest,
     ) -> Result<pb::Material, MaterialsError> {
-        let m = self.material_in_tenant(caller, &req.material_id).await?;
+        // The material and the tenant's policy in one round trip (the material is in the
+        // caller's tenant or not found).
+        let (m, (policy, _)) = tokio::try_join!(
+            self.material_in_tenant(caller, &req.material_id),
+            self.policy(&caller.tenant)
+        )?;
         if m.uploaded_by != caller.subject {
             return Err(MaterialsError::PermissionDenied);
         }
@@ -295,42 +297,46 @@ impl Materials {
             }
             _ => return Err(MaterialsError::NotFound("材料")),
         }
-        let (policy, _) = self.policy(&m.tenant).await?;
         let size = u64::try_from(m.size_bytes).unwrap_or_default();
-        let mut verdict = self
-            .inspect(&m.object_key, size, &m.content_type, &m.sha256, &policy)
-            .await?;
-        if verdict.is_ok() {
-            let used: i64 = material::Entity::find()
-                .filter(material::Column::Tenant.eq(&m.tenant))
-                .filter(material::Column::ApplicationId.eq(&m.application_id))
-                .filter(material::Column::Status.eq(status::AVAILABLE))
-                .all(&self.db)
-                .await?
-                .iter()
-                .filter(|o| m.replaces_material_id.as_deref() != Some(o.id.as_str()))
-                .map(|o| o.size_bytes)
-                .sum();
-            if u64::try_from(used.saturating_add(m.size_bytes)).unwrap_or(u64::MAX)
-                > policy.max_application_bytes
-            {
-                verdict = Err((
-                    "application_quota_exceeded",
-                    format!(
-                        "超出每份申请的材料总量上限（{}）",
-                        declaration::human_bytes(policy.max_application_bytes)
-                    ),
-                ));
-            }
+        // The object checks (HEAD + ranged GET) and the application's usage run together.
+        let (mut verdict, used) = tokio::try_join!(
+            self.inspect(&m.object_key, size, &m.content_type, &m.sha256, &policy),
+            self.available_bytes(&m)
+        )?;
+        if verdict.is_ok() && used.saturating_add(size) > policy.max_application_bytes {
+            verdict = Err((
+                "application_quota_exceeded",
+                format!(
+                    "超出每份申请的材料总量上限（{}）",
+                    declaration::human_bytes(policy.max_application_bytes)
+                ),
+            ));
         }
         let now = self.now();
         let txn = self.db.begin().await?;
         let outcome = match verdict {
             Ok(()) => {
-                let mut update: material::ActiveModel = m.clone().into();
-                update.status = Set(status::AVAILABLE.to_owned());
-                update.confirmed_at = Set(Some(now));
-                let confirmed = update.update(&txn).await?;
+                // Guarded on PENDING: of two racing confirmations only one logs and replaces.
+                let done = material::Entity::update_many()
+                    .col_expr(
+                        material::Column::Status,
+                        Expr::value(status::AVAILABLE.to_owned()),
+                    )
+                    .col_expr(material::Column::ConfirmedAt, Expr::value(Some(now)))
+                    .filter(material::Column::Id.eq(&m.id))
+                    .filter(material::Column::Status.eq(status::PENDING))
+                    .exec(&txn)
+                    .await?;
+                if done.rows_affected == 0 {
+                    txn.commit().await?;
+                    let current = self.material_in_tenant(caller, &m.id).await?;
+                    return Ok(convert::material(&current));
+                }
+                let confirmed = material::Model {
+                    status: status::AVAILABLE.to_owned(),
+                    confirmed_at: Some(now),
+                    ..m.clone()
+                };
                 self.log(
                     &txn,
                     caller,
@@ -401,6 +407,45 @@ impl Materials {
         outcome
     }
 
+    /// Returns the application's pending and usable materials.
+    async fn live_materials(
+        &self,
+        tenant: &str,
+        application_id: &str,
+    ) -> Result<Vec<material::Model>, MaterialsError> {
+        Ok(material::Entity::find()
+            .filter(material::Column::Tenant.eq(tenant))
+            .filter(material::Column::ApplicationId.eq(application_id))
+            .filter(material::Column::Status.is_in([status::PENDING, status::AVAILABLE]))
+            .all(&self.db)
+            .await?)
+    }
+
+    /// Returns the bytes of the application's usable materials, leaving out the one `m`
+    /// replaces (one aggregate query).
+    async fn available_bytes(&self, m: &material::Model) -> Result<u64, MaterialsError> {
+        let mut query = material::Entity::find()
+            .select_only()
+            .expr_as(
+                Func::cast_as(
+                    Func::coalesce([
+                        Func::sum(Expr::col(material::Column::SizeBytes)).into(),
+                        Expr::value(0_i64),
+                    ]),
+                    "bigint",
+                ),
+                "used",
+            )
+            .filter(material::Column::Tenant.eq(&m.tenant))
+            .filter(material::Column::ApplicationId.eq(&m.application_id))
+            .filter(material::Column::Status.eq(status::AVAILABLE));
+        if let Some(old) = &m.replaces_material_id {
+            query = query.filter(material::Column::Id.ne(old));
+        }
+        let used: Option<i64> = query.into_tuple().one(&self.db).await?;
+        Ok(used.map_or(0, |u| u64::try_from(u).unwrap_or_default()))
+    }
+
     /// DeleteMaterial.
     pub(crate) async fn delete_material(
         &self,
@@ -457,7 +502,7 @@ impl Materials {
         let app = self
             .application(&self.db, &m.tenant, &m.application_id)
             .await?;
-        match access::may_read(caller, &facts(&m, app.as_ref())) {
+        match self.grant(caller, &m, app.as_ref(), &mut None).await? {
             Some(_) => Ok(convert::material(&m)),
             None if caller.has(Role::Applicant) => Err(MaterialsError::NotFound("材料")),
             None => Err(MaterialsError::PermissionDenied),
@@ -488,10 +533,17 @@ impl Materials {
             .order_by_asc(material::Column::Id)
             .all(&self.db)
             .await?;
-        let readable: Vec<&material::Model> = all
-            .iter()
-            .filter(|m| access::may_read(caller, &facts(m, app.as_ref())).is_some())
-            .collect();
+        let mut scope = None;
+        let mut readable: Vec<&material::Model> = Vec::with_capacity(all.len());
+        for m in &all {
+            if self
+                .grant(caller, m, app.as_ref(), &mut scope)
+                .await?
+                .is_some()
+            {
+                readable.push(m);
+            }
+        }
         let staff_without_access =
             readable.is_empty() && !caller.has(Role::Applicant) && !all.is_empty();
         if staff_without_access {
@@ -528,18 +580,5 @@ impl Materials {
             .one(&self.db)
             .await?
             .ok_or(MaterialsError::NotFound("材料"))
-    }
-}
-
-/// Returns what the access rule needs to know about a material.
-pub(crate) fn facts<'a>(
-    m: &'a material::Model,
-    app: Option<&'a application::Model>,
-) -> access::MaterialFacts<'a> {
-    access::MaterialFacts {
-        tenant: &m.tenant,
-        uploaded_by: &m.uploaded_by,
-        application_owner: app.and_then(|a| a.owner_subject.as_deref()),
-        verifier_department: m.verifier_department.as_deref(),
     }
 }

@@ -370,6 +370,36 @@ async fn the_chain_holds_through_racing_reviewers_and_detects_an_edit(backend: B
     assert_eq!(broken.first_bad_sequence, 2);
 }
 
+async fn a_removed_last_record_is_detected(backend: Backend) {
+    let w = World::new(backend).await;
+    let di = w.who("di", Role::Applicant);
+    let app = w.draft(&di).await;
+    w.submit(&di, &app, "k").await.unwrap();
+    assert!(w.verify(&app.application_id).await.intact);
+    w.db.execute_raw(Statement::from_string(
+        w.db.get_database_backend(),
+        format!(
+            "DELETE FROM audit_entries WHERE application_id = '{}' AND sequence = 2",
+            app.application_id
+        ),
+    ))
+    .await
+    .unwrap();
+    let broken = w.verify(&app.application_id).await;
+    assert!(!broken.intact, "the row's head names a record that is gone");
+    assert_eq!(broken.first_bad_sequence, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_a_removed_last_record_is_detected() {
+    a_removed_last_record_is_detected(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_a_removed_last_record_is_detected() {
+    a_removed_last_record_is_detected(Backend::Sqlite).await;
+}
+
 /// Runs every future on its own task (truly in parallel) and returns their outputs in order.
 async fn all<F>(futures: Vec<F>) -> Vec<F::Output>
 where

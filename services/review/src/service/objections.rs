@@ -408,7 +408,17 @@ impl Review {
         let app = repo::application(&self.db, &caller.tenant, &req.application_id).await?;
         let rows = repo::audit_trail(&self.db, &app.tenant, &app.id).await?;
         let chain: Vec<_> = rows.iter().map(repo::chained).collect();
-        let v = audit::verify(&chain);
+        let mut v = audit::verify(&chain);
+        let stored_head = (app.audit_sequence, app.audit_head.as_str());
+        let found = (
+            i64::try_from(v.records_checked).unwrap_or(i64::MAX),
+            v.head_hash.as_str(),
+        );
+        if v.first_bad_sequence.is_none() && stored_head != found {
+            // The trail stops short of the head recorded on the application: its last
+            // records were removed (or the head was tampered with).
+            v.first_bad_sequence = Some(found.0.saturating_add(1));
+        }
         if let Some(bad) = v.first_bad_sequence {
             tracing::error!(application = %app.id, sequence = bad, "audit chain broken");
         }

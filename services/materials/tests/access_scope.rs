@@ -1,0 +1,322 @@
+//! Street and department scope of evidence reads, against the embedded S3 endpoint and SQLite:
+//! a street reviewer gets URLs only for applications of their street, a department verifier
+//! only for indicators review routed to their department, whatever the uploader declared.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use jifen_kit::auth::{Caller, Role};
+use jifen_kit::config::Config;
+use jifen_kit::embedded_s3::EmbeddedS3;
+use jifen_materials::domain::access::{ApplicationScope, Verification};
+use jifen_materials::scopes::{ScopeSource, StaticScopes};
+use jifen_materials::{Materials, MaterialsError, Migrator};
+use jifen_proto::materials::v1 as pb;
+use jifen_proto::materials::v1::materials_service_server::MaterialsService;
+use sha2::{Digest, Sha256};
+use tonic::{Code, Request};
+
+struct Env {
+    svc: Materials,
+    scopes: StaticScopes,
+    _s3: EmbeddedS3,
+    _dir: tempfile::TempDir,
+}
+
+const TENANT: &str = "wuzhong";
+
+async fn env_with(scopes: Option<Arc<dyn ScopeSource>>) -> Env {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = Config::defaults();
+    let s3 = EmbeddedS3::start(
+        &dir.path().join("objects"),
+        "127.0.0.1:0".parse().expect("addr"),
+        &config.s3.bucket,
+        &config.s3.access_key_id,
+        &config.s3.secret_access_key,
+    )
+    .await
+    .expect("embedded s3");
+    let blob = jifen_kit::blob::BlobStore::new(&config.s3, &s3.endpoint());
+    let db = jifen_kit::db::connect("materials", &config.database, dir.path())
+        .await
+        .expect("db");
+    jifen_kit::db::migrate::<Migrator>("materials", &db)
+        .await
+        .expect("migrate");
+    let known = StaticScopes::new();
+    let source = scopes.unwrap_or_else(|| Arc::new(known.clone()));
+    let svc = Materials::new(db, blob).with_scopes(source);
+    Env {
+        svc,
+        scopes: known,
+        _s3: s3,
+        _dir: dir,
+    }
+}
+
+fn person(subject: &str, role: Role) -> Caller {
+    Caller {
+        tenant: TENANT.to_owned(),
+        subject: subject.to_owned(),
+        roles: vec![role],
+        street: None,
+        department: None,
+        session: None,
+        home_tenant: None,
+    }
+}
+
+fn street_reviewer(street: Option<&str>) -> Caller {
+    Caller {
+        street: street.map(str::to_owned),
+        ..person(
+            &format!("street-{}", street.unwrap_or("none")),
+            Role::StreetReviewer,
+        )
+    }
+}
+
+fn verifier(department: &str) -> Caller {
+    Caller {
+        department: Some(department.to_owned()),
+        ..person(&format!("verifier-{department}"), Role::DepartmentVerifier)
+    }
+}
+
+fn req<T>(message: T, caller: &Caller) -> Request<T> {
+    let mut request = Request::new(message);
+    request.extensions_mut().insert(caller.clone());
+    request
+}
+
+fn pdf(tag: &str) -> Vec<u8> {
+    let mut bytes = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    bytes.extend_from_slice(tag.as_bytes());
+    bytes.extend(std::iter::repeat_n(b' ', 1024));
+    bytes
+}
+
+/// Declares (naming `declared_department` as verifier), PUTs and confirms a PDF.
+async fn upload(env: &Env, application: &str, declared_department: &str) -> String {
+    let owner = person("applicant-1", Role::Applicant);
+    let bytes = pdf(application);
+    let created = env
+        .svc
+        .create_upload(req(
+            pb::CreateUploadRequest {
+                application_id: application.to_owned(),
+                indicator: "residence_years".to_owned(),
+                file_name: "居住证.pdf".to_owned(),
+                content_type: "application/pdf".to_owned(),
+                size_bytes: bytes.len() as u64,
+                sha256: hex::encode(Sha256::digest(&bytes)),
+                verifier_department: declared_department.to_owned(),
+            },
+            &owner,
+        ))
+        .await
+        .expect("create")
+        .into_inner();
+    let upload = created.upload.expect("upload");
+    let mut put = reqwest::Client::new().put(&upload.url).body(bytes);
+    for (name, value) in &upload.headers {
+        if !name.eq_ignore_ascii_case("content-length") {
+            put = put.header(name, value);
+        }
+    }
+    assert!(put.send().await.expect("put").status().is_success());
+    let id = created.material.expect("material").material_id;
+    env.svc
+        .confirm_upload(req(
+            pb::ConfirmUploadRequest {
+                material_id: id.clone(),
+            },
+            &owner,
+        ))
+        .await
+        .expect("confirm");
+    id
+}
+
+async fn download(env: &Env, who: &Caller, material_id: &str) -> Result<String, tonic::Status> {
+    env.svc
+        .get_download_url(req(
+            pb::GetDownloadUrlRequest {
+                material_id: material_id.to_owned(),
+                disposition: pb::Disposition::Inline as i32,
+            },
+            who,
+        ))
+        .await
+        .map(|r| r.into_inner().download.expect("download").url)
+}
+
+fn refused(result: Result<String, tonic::Status>, who: &str) {
+    match result {
+        Ok(url) => panic!("{who} got a URL: {url}"),
+        Err(status) => assert!(
+            matches!(status.code(), Code::PermissionDenied | Code::NotFound),
+            "{who}: {status:?}"
+        ),
+    }
+}
+
+fn scope(street: &str) -> ApplicationScope {
+    ApplicationScope {
+        street_code: street.to_owned(),
+        verifications: vec![Verification {
+            indicator: "residence_years".to_owned(),
+            department: "gongan".to_owned(),
+            material_ids: vec![],
+        }],
+    }
+}
+
+#[tokio::test]
+async fn street_reviewers_and_verifiers_read_only_within_their_scope() {
+    let env = env_with(None).await;
+    env.scopes.set(TENANT, "app-s1", scope("wz.street.01"));
+    // The uploader names the wrong department; review's routing decides.
+    let material = upload(&env, "app-s1", "renshe").await;
+
+    let url = download(&env, &street_reviewer(Some("wz.street.01")), &material)
+        .await
+        .expect("a reviewer of the application's street reads it");
+    assert_eq!(reqwest::get(&url).await.expect("get").status(), 200);
+    download(&env, &person("district", Role::DistrictReviewer), &material)
+        .await
+        .expect("district reviewer");
+    download(&env, &verifier("gongan"), &material)
+        .await
+        .expect("the department review routed the indicator to");
+
+    refused(
+        download(&env, &street_reviewer(Some("wz.street.02")), &material).await,
+        "a reviewer of another street",
+    );
+    refused(
+        download(&env, &street_reviewer(None), &material).await,
+        "a street reviewer without a street claim",
+    );
+    refused(
+        download(&env, &verifier("renshe"), &material).await,
+        "the department the uploader named",
+    );
+    for outsider in [street_reviewer(Some("wz.street.02")), verifier("renshe")] {
+        let err = env
+            .svc
+            .get_material(req(
+                pb::GetMaterialRequest {
+                    material_id: material.clone(),
+                },
+                &outsider,
+            ))
+            .await
+            .expect_err("no metadata either");
+        assert_eq!(err.code(), Code::PermissionDenied);
+        let err = env
+            .svc
+            .list_materials(req(
+                pb::ListMaterialsRequest {
+                    application_id: "app-s1".to_owned(),
+                    ..Default::default()
+                },
+                &outsider,
+            ))
+            .await
+            .expect_err("no listing");
+        assert_eq!(err.code(), Code::PermissionDenied);
+    }
+    let listed = env
+        .svc
+        .list_materials(req(
+            pb::ListMaterialsRequest {
+                application_id: "app-s1".to_owned(),
+                ..Default::default()
+            },
+            &street_reviewer(Some("wz.street.01")),
+        ))
+        .await
+        .expect("own street lists")
+        .into_inner();
+    assert_eq!(listed.materials.len(), 1);
+
+    // The applicant moves to another street (a returned application): review's answer changes,
+    // and so does who may read.
+    env.scopes.set(TENANT, "app-s1", scope("wz.street.02"));
+    refused(
+        download(&env, &street_reviewer(Some("wz.street.01")), &material).await,
+        "the old street",
+    );
+    download(&env, &street_reviewer(Some("wz.street.02")), &material)
+        .await
+        .expect("the new street");
+
+    // Review does not know the application: street reviewers and verifiers get nothing.
+    let unknown = upload(&env, "app-unknown", "gongan").await;
+    refused(
+        download(&env, &street_reviewer(Some("wz.street.01")), &unknown).await,
+        "street reviewer, unknown application",
+    );
+    refused(
+        download(&env, &verifier("gongan"), &unknown).await,
+        "verifier, unknown application",
+    );
+
+    // Refusals are logged with the street they were asked under.
+    let log = env
+        .svc
+        .list_access_log(req(
+            pb::ListAccessLogRequest {
+                material_id: material.clone(),
+                ..Default::default()
+            },
+            &person("admin", Role::DistrictAdmin),
+        ))
+        .await
+        .expect("log")
+        .into_inner()
+        .entries;
+    assert!(log.iter().any(|e| {
+        let actor = e.actor.as_ref().expect("actor");
+        !e.granted
+            && e.action == pb::AccessAction::DownloadUrlIssued as i32
+            && actor.scope_code == "wz.street.02"
+    }));
+}
+
+/// A scope source that cannot answer (review down).
+#[derive(Debug)]
+struct ReviewDown;
+
+#[tonic::async_trait]
+impl ScopeSource for ReviewDown {
+    async fn scope(
+        &self,
+        _tenant: &str,
+        _application_id: &str,
+    ) -> Result<Option<ApplicationScope>, MaterialsError> {
+        Err(MaterialsError::Unavailable(
+            "review: connection refused".to_owned(),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn without_review_scoped_staff_get_no_url_and_others_are_unaffected() {
+    let env = env_with(Some(Arc::new(ReviewDown))).await;
+    let material = upload(&env, "app-d", "gongan").await;
+    let err = download(&env, &street_reviewer(Some("wz.street.01")), &material)
+        .await
+        .expect_err("no answer, no URL");
+    assert_eq!(err.code(), Code::Unavailable);
+    assert!(!err.message().contains("connection refused"), "{err:?}");
+    download(&env, &person("district", Role::DistrictReviewer), &material)
+        .await
+        .expect("district reviewers do not need review's answer");
+    download(&env, &person("applicant-1", Role::Applicant), &material)
+        .await
+        .expect("the owner neither");
+}
