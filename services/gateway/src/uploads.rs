@@ -90,7 +90,10 @@ pub async fn relay_upload(
     let mut put = clients.http.put(&target).body(body);
     for (name, value) in &headers {
         let n = name.as_str();
-        if n == "content-type" || n.starts_with("x-amz-") || n == "content-md5" {
+        // What a presigned PUT may sign besides host and length (materials signs
+        // `if-none-match: *` so an object is written once).
+        if matches!(n, "content-type" | "content-md5" | "if-none-match") || n.starts_with("x-amz-")
+        {
             put = put.header(n, value.as_bytes());
         }
     }
