@@ -721,15 +721,15 @@ impl Core {
         Ok(staff)
     }
 
-    /// Lists staff of the addressed tenant.
+    /// Lists staff of the addressed tenant matching `filter`.
     pub async fn list_staff(
         &self,
         caller: &Caller,
         target: &str,
-        include_disabled: bool,
+        filter: &account::StaffFilter,
     ) -> Result<Vec<account::Account>, IdentityError> {
         let tenant = self.addressed_tenant(caller, target).await?;
-        Ok(account::list_staff(&self.db, &tenant, include_disabled).await?)
+        Ok(account::list_staff(&self.db, &tenant, filter).await?)
     }
 }
 

@@ -589,7 +589,17 @@ impl IdentityService for Identity {
         let r = req.get_ref();
         let list = self
             .core
-            .list_staff(c, &r.target_tenant, r.include_disabled)
+            .list_staff(
+                c,
+                &r.target_tenant,
+                &crate::store::account::StaffFilter {
+                    role: role_from_pb(r.role).map(|role| role.as_str().to_owned()),
+                    street: r.street_code.trim().to_owned(),
+                    department: r.department_code.trim().to_owned(),
+                    query: r.query.trim().to_lowercase().chars().take(64).collect(),
+                    include_disabled: r.include_disabled,
+                },
+            )
             .await
             .map_err(|e| e.to_status())?;
         Ok(Response::new(pb::ListStaffResponse {

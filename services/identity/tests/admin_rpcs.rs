@@ -669,6 +669,48 @@ async fn streets_scope_street_reviewers_once_a_tenant_has_them() {
         made.staff.expect("staff").role.expect("role").street_code,
         "guoxiang"
     );
+    // ListStaff filters by scope, role and login name.
+    let by_street = svc
+        .list_staff(req(
+            pb::ListStaffRequest {
+                street_code: "guoxiang".to_owned(),
+                ..Default::default()
+            },
+            Some(&admin),
+        ))
+        .await
+        .expect("list")
+        .into_inner()
+        .staff;
+    assert_eq!(by_street.len(), 1);
+    let reviewers = svc
+        .list_staff(req(
+            pb::ListStaffRequest {
+                role: Role::StreetReviewer as i32,
+                ..Default::default()
+            },
+            Some(&admin),
+        ))
+        .await
+        .expect("list")
+        .into_inner()
+        .staff;
+    assert_eq!(reviewers.len(), 2, "anywhere and guoxiang");
+    let login = by_street[0].login_name.clone();
+    let by_name = svc
+        .list_staff(req(
+            pb::ListStaffRequest {
+                query: login[1..].to_uppercase(),
+                ..Default::default()
+            },
+            Some(&admin),
+        ))
+        .await
+        .expect("list")
+        .into_inner()
+        .staff;
+    assert_eq!(by_name.len(), 1);
+    assert_eq!(by_name[0].login_name, login);
 }
 
 #[tokio::test]

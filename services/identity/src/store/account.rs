@@ -170,17 +170,44 @@ pub async fn find_staff<C: ConnectionTrait>(
         .await
 }
 
-/// Lists staff of `tenant`.
+/// Filters of a staff listing; empty = any.
+#[derive(Debug, Clone, Default)]
+pub struct StaffFilter {
+    /// Role name.
+    pub role: Option<String>,
+    /// Street scope.
+    pub street: String,
+    /// Department scope.
+    pub department: String,
+    /// Substring of the login name (lower-case).
+    pub query: String,
+    /// Include disabled accounts.
+    pub include_disabled: bool,
+}
+
+/// Lists staff of `tenant` matching `filter`, by login name.
 pub async fn list_staff<C: ConnectionTrait>(
     db: &C,
     tenant: &str,
-    include_disabled: bool,
+    filter: &StaffFilter,
 ) -> Result<Vec<Account>, sea_orm::DbErr> {
     let mut query = account_row::Entity::find()
         .filter(account_row::Column::Tenant.eq(tenant))
         .filter(account_row::Column::Kind.eq("staff"));
-    if !include_disabled {
+    if !filter.include_disabled {
         query = query.filter(account_row::Column::Disabled.eq(false));
+    }
+    if let Some(role) = &filter.role {
+        query = query.filter(account_row::Column::Role.eq(role.as_str()));
+    }
+    if !filter.street.is_empty() {
+        query = query.filter(account_row::Column::StreetCode.eq(filter.street.as_str()));
+    }
+    if !filter.department.is_empty() {
+        query = query.filter(account_row::Column::DepartmentCode.eq(filter.department.as_str()));
+    }
+    if !filter.query.is_empty() {
+        query = query.filter(account_row::Column::LoginName.contains(filter.query.as_str()));
     }
     query
         .order_by_asc(account_row::Column::LoginName)
