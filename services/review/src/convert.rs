@@ -218,6 +218,24 @@ fn overdue(due: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
     due.is_some_and(|d| d < now)
 }
 
+/// The applicant's masked name and ID number, kept in `household.applicant` when the draft was
+/// opened (from identity, with the resident's own token).
+pub(crate) fn applicant_of(m: &application::Model) -> Option<common::MaskedPerson> {
+    let person = m.household.get("applicant").filter(|v| v.is_object())?;
+    let s = |k: &str| {
+        person
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    Some(common::MaskedPerson {
+        name_masked: s("name_masked"),
+        id_number_masked: s("id_number_masked"),
+        mobile_masked: String::new(),
+    })
+}
+
 /// Returns the wire form of an application.
 pub(crate) fn application_to_proto(m: &application::Model, now: DateTime<Utc>) -> pb::Application {
     let household = &m.household;
@@ -279,7 +297,7 @@ pub(crate) fn application_to_proto(m: &application::Model, now: DateTime<Utc>) -
         tenant: m.tenant.clone(),
         benefit: m.benefit.clone(),
         applicant_subject: m.applicant_subject.clone(),
-        applicant: None,
+        applicant: applicant_of(m),
         status: m.status,
         version: m.version,
         street_code: m.street_code.clone(),
@@ -311,7 +329,7 @@ pub(crate) fn summary(m: &application::Model, now: DateTime<Utc>) -> pb::Applica
         cycle_id: m.cycle_id.clone(),
         tenant: m.tenant.clone(),
         benefit: m.benefit.clone(),
-        applicant: None,
+        applicant: applicant_of(m),
         status: m.status,
         version: m.version,
         street_code: m.street_code.clone(),

@@ -83,7 +83,15 @@ impl pb::review_service_server::ReviewService for Review {
 
     async fn create_draft(&self, req: Request<pb::CreateDraftRequest>) -> Reply<pb::Application> {
         let caller = auth::caller(&req)?.clone();
-        reply(self.create_draft(&caller, req.into_inner()).await)
+        let bearer = req
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        reply(
+            self.create_draft(&caller, req.into_inner(), bearer.as_deref())
+                .await,
+        )
     }
 
     async fn update_draft(&self, req: Request<pb::UpdateDraftRequest>) -> Reply<pb::Application> {

@@ -11,6 +11,7 @@
 // Tests may unwrap; the workspace lint targets library code.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod applicant_directory;
 mod convert;
 pub mod domain;
 pub mod error;
@@ -64,7 +65,12 @@ pub fn service(ctx: &Context) -> ReviewServiceServer<Review> {
         ctx.peers.clone(),
         ctx.service_tokens.clone(),
     ));
-    ReviewServiceServer::new(Review::new(ctx.db.clone(), scores).with_dispatcher(dispatcher))
+    let review = Review::new(ctx.db.clone(), scores)
+        .with_dispatcher(dispatcher)
+        .with_applicant_directory(applicant_directory::ApplicantDirectory::new(
+            ctx.peers.clone(),
+        ));
+    ReviewServiceServer::new(review)
         .max_decoding_message_size(limit)
         .max_encoding_message_size(limit)
 }

@@ -128,6 +128,7 @@ impl Review {
         &self,
         caller: &Caller,
         req: pb::CreateDraftRequest,
+        bearer: Option<&str>,
     ) -> Result<pb::Application, ReviewError> {
         caller
             .require(Role::Applicant)
@@ -152,6 +153,7 @@ impl Review {
                 "请选择居住地所在街道（镇）",
             ));
         }
+        let applicant = self.applicant_directory.masked_person(caller, bearer).await;
         let actor = Actor::new(caller, Role::Applicant);
         let txn = self.db.begin().await?;
         cycle::Entity::update_many()
@@ -183,7 +185,10 @@ impl Review {
             version: Set(1),
             active_key: Set(Some(format!("{}/{}", c.id, caller.subject))),
             claims: Set(json!([])),
-            household: Set(json!({"child": null, "other_parent": null, "school_preferences": []})),
+            household: Set(json!({
+                "child": null, "other_parent": null, "school_preferences": [],
+                "applicant": applicant,
+            })),
             claimed_score: Set(None),
             verified_score: Set(None),
             total: Set(None),
@@ -720,7 +725,7 @@ impl Review {
             cycle_id: app.cycle_id.clone(),
             benefit: app.benefit.clone(),
             applicant_subject: app.applicant_subject.clone(),
-            applicant: None,
+            applicant: crate::convert::applicant_of(&app),
             total: sheet.total,
             base: sheet.base,
             tie_keys: sheet.tie_keys.clone(),

@@ -20,6 +20,7 @@ use sea_orm::{
 };
 use serde_json::Value;
 
+use crate::applicant_directory::ApplicantDirectory;
 use crate::convert::Actor;
 use crate::domain::audit::{AuditEntry, chain, truncate_micros};
 use crate::domain::state_machine::{self, from_i32};
@@ -39,6 +40,7 @@ pub struct Review {
     pub(crate) db: DatabaseConnection,
     pub(crate) scores: Arc<dyn ScoreSource>,
     pub(crate) dispatcher: Option<Dispatcher>,
+    pub(crate) applicant_directory: ApplicantDirectory,
 }
 
 impl std::fmt::Debug for Review {
@@ -56,7 +58,14 @@ impl Review {
             db,
             scores,
             dispatcher: None,
+            applicant_directory: ApplicantDirectory::default(),
         }
+    }
+
+    /// Names applicants (masked) from identity when they open a draft.
+    pub fn with_applicant_directory(mut self, directory: ApplicantDirectory) -> Self {
+        self.applicant_directory = directory;
+        self
     }
 
     /// Wakes `dispatcher` after every commit that wrote events.
