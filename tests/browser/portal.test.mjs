@@ -80,7 +80,6 @@ async function expectNoError(page, id) {
 }
 
 let reached = [];
-let blocked = '';
 try {
   // 1. Public pages and the simulator (worked example B).
   log('public pages at 375 px');
@@ -124,15 +123,8 @@ try {
   assert.equal(await settle(a, '#admin-message', '已创建', '#admin-error'), '');
   await a.getByRole('button', { name: '开放' }).first().click();
   const openError = await settle(a, '#admin-message', '已开放', '#admin-error');
-  if (openError) {
-    // Known component gap: review freezes the rule set through scoring without a service
-    // credential, so scoring refuses and the cycle stays a draft. Everything after needs it.
-    blocked = `opening the cycle failed (review → scoring): ${openError}`;
-    if (process.env.JIFEN_BROWSER_STRICT === '1') throw new Error(blocked);
-    reached.push('cycle created (open blocked)');
-  } else {
-    reached.push('cycle created and opened');
-  }
+  assert.equal(openError, '', 'the cycle opens');
+  reached.push('cycle created and opened');
 
   log('admin creates staff');
   const staff = {};
@@ -178,23 +170,6 @@ try {
   await fits(r, 'me');
   reached.push('resident registered');
 
-  if (blocked) {
-    for (const [path, name] of [['/apply', 'apply'], ['/publicity', 'publicity'], ['/city', 'city-no-login']]) {
-      await r.goto(`${BASE}${path}`);
-      await fits(r, name);
-    }
-    const reviewer = await session();
-    await login(reviewer.page, `street${suffix}`, staff[`street${suffix}`]);
-    await reviewer.page.goto(`${BASE}/review`);
-    await fits(reviewer.page, 'queue-street-empty');
-    await reviewer.page.goto(`${BASE}/verify`);
-    await fits(reviewer.page, 'verify-empty');
-    assert.deepEqual(pageErrors.filter((e) => !e.includes('Content Security')), [], 'no script errors');
-    console.log(`browser test STOPPED EARLY (component gap): ${blocked}`);
-    console.log(`reached: ${reached.join(' → ')}`);
-    await browser.close();
-    process.exit(0);
-  }
   log('resident creates a draft');
   await r.goto(`${BASE}/apply`);
   await r.waitForSelector('#apply-tenant option[value="wuzhong"]', { state: 'attached' });
@@ -243,15 +218,6 @@ try {
     const shown = await r.textContent('#app-error').catch(() => '');
     return `no answer on the page (${shown || e.message})`;
   });
-  if (submitError && process.env.JIFEN_BROWSER_STRICT !== '1') {
-    // Known gap (see the issue note): the application page's submit does not reach the API in
-    // this build. Everything up to here is asserted; the review levels below are not reached.
-    assert.deepEqual(pageErrors.filter((e) => !e.includes('Content Security')), [], 'no script errors');
-    console.log(`browser test STOPPED EARLY (portal gap): submitting the application: ${submitError}`);
-    console.log(`reached: ${reached.join(' → ')}`);
-    await browser.close();
-    process.exit(0);
-  }
   assert.equal(submitError, '');
   reached.push('submitted');
 
