@@ -186,6 +186,7 @@ mod tests {
             rate_per_sec: 1000.0,
             tenant_max_in_flight: 2,
             tenant_rate_per_sec: 1000.0,
+            trust_forwarded_for: false,
         });
         let a = admission.admit("wuzhong").expect("first");
         let _b = admission.admit("wuzhong").expect("second");
@@ -204,6 +205,7 @@ mod tests {
             rate_per_sec: 1000.0,
             tenant_max_in_flight: 1,
             tenant_rate_per_sec: 1000.0,
+            trust_forwarded_for: false,
         });
         let _busy = admission.admit("wuzhong").expect("first");
         assert!(admission.admit("wuzhong").is_none());

@@ -129,6 +129,7 @@ pub fn router_with(
     limits: Limits,
     edge: Edge,
 ) -> Result<Router, jifen_kit::grpc_client::PeerError> {
+    let trust_forwarded_for = limits.trust_forwarded_for;
     let clients = Clients::new(peers, &edge.s3_endpoint)?;
     let api = Router::new()
         .route("/.well-known/jwks.json", get(api::jwks))
@@ -178,7 +179,10 @@ pub fn router_with(
             admission,
             admission::admit,
         ))
-        .layer(axum::middleware::from_fn(grpc_call::record_client_addr)))
+        .layer(axum::middleware::from_fn_with_state(
+            trust_forwarded_for,
+            grpc_call::record_client_addr,
+        )))
 }
 
 /// `(name, content type, body)` of an embedded asset.

@@ -47,6 +47,10 @@ pub struct GatewayConfig {
     pub tenant_max_in_flight: usize,
     /// Requests per second for one tenant.
     pub tenant_rate_per_sec: f64,
+    /// Take the client address (for per-address limits: registration, login, simulator) from the
+    /// last `X-Forwarded-For` hop instead of the connection. Set it only when an ingress or load
+    /// balancer that appends that header is the only way to reach the edge.
+    pub trust_forwarded_for: bool,
 }
 
 /// Tokens, password hashing and login limits.
