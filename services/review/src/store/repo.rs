@@ -77,13 +77,13 @@ pub async fn keyed_application_with_cycle<C: ConnectionTrait>(
     select
         .expr_as(Expr::exists(keyed.clone()), Alias::new("replayed"))
         .from(A)
+        // Joined and filtered by primary keys only (ids are unique across tenants), so the
+        // planner cannot prefer a tenant-prefixed index and scan the tenant's rows; the tenant
+        // is checked on the row read.
         .inner_join(
             Cy,
-            Expr::col((Cy, cycle::Column::Tenant))
-                .equals((A, application::Column::Tenant))
-                .and(Expr::col((Cy, cycle::Column::Id)).equals((A, application::Column::CycleId))),
+            Expr::col((Cy, cycle::Column::Id)).equals((A, application::Column::CycleId)),
         )
-        .and_where(Expr::col((A, application::Column::Tenant)).eq(tenant))
         .and_where(
             Expr::col((A, application::Column::Id))
                 .eq(Func::coalesce([keyed.into(), Expr::val(id)])),
@@ -93,7 +93,13 @@ pub async fn keyed_application_with_cycle<C: ConnectionTrait>(
         .await?
         .ok_or(ReviewError::NotFound("申请"))?;
     let app = application::Model::from_query_result(&row, "")?;
+    if app.tenant != tenant {
+        return Err(ReviewError::NotFound("申请"));
+    }
     let cycle = cycle::Model::from_query_result(&row, CYCLE_PREFIX)?;
+    if cycle.tenant != tenant {
+        return Err(ReviewError::NotFound("申请批次"));
+    }
     let replayed = row.try_get::<bool>("", "replayed")?;
     Ok((app, cycle, replayed))
 }
