@@ -10,6 +10,8 @@ use jifen_kit::auth::{Caller, Role};
 use jifen_kit::blob::BlobStore;
 use jifen_kit::config::Config;
 use jifen_kit::embedded_s3::EmbeddedS3;
+use jifen_materials::domain::access::{ApplicationScope, Verification};
+use jifen_materials::scopes::StaticScopes;
 use jifen_materials::{Clock, ManualClock, Materials, Migrator};
 use jifen_proto::common::v1 as common;
 use jifen_proto::materials::v1 as pb;
@@ -21,6 +23,8 @@ struct Env {
     svc: Materials,
     blob: BlobStore,
     clock: ManualClock,
+    /// What review would answer about applications (street, verifying departments).
+    scopes: StaticScopes,
     tenant: String,
     _s3: EmbeddedS3,
     _dir: tempfile::TempDir,
@@ -48,11 +52,14 @@ async fn env() -> Env {
         .await
         .expect("migrate");
     let clock = ManualClock::new(Utc::now());
-    let svc = Materials::with_clock(db, blob.clone(), Arc::new(clock.clone()));
+    let scopes = StaticScopes::new();
+    let svc = Materials::with_clock(db, blob.clone(), Arc::new(clock.clone()))
+        .with_scopes(Arc::new(scopes.clone()));
     Env {
         svc,
         blob,
         clock,
+        scopes,
         tenant: format!("t{}", uuid::Uuid::new_v4().simple()),
         _s3: s3,
         _dir: dir,
@@ -79,6 +86,13 @@ fn verifier(tenant: &str, department: &str) -> Caller {
             &format!("verifier-{department}"),
             Role::DepartmentVerifier,
         )
+    }
+}
+
+fn street_reviewer(tenant: &str, street: &str) -> Caller {
+    Caller {
+        street: Some(street.to_owned()),
+        ..person(tenant, &format!("reviewer-{street}"), Role::StreetReviewer)
     }
 }
 
@@ -216,6 +230,19 @@ async fn download_url(env: &Env, who: &Caller, material_id: &str) -> Result<Stri
 async fn upload_confirm_and_reviewer_download() {
     let env = env().await;
     let t = env.tenant.clone();
+    // Review's view of app-1: street of residence, residence_years verified by gongan.
+    env.scopes.set(
+        &t,
+        "app-1",
+        ApplicationScope {
+            street_code: "s01".to_owned(),
+            verifications: vec![Verification {
+                indicator: "residence_years".to_owned(),
+                department: "gongan".to_owned(),
+                material_ids: vec![],
+            }],
+        },
+    );
     let owner = person(&t, "applicant-1", Role::Applicant);
     let bytes = pdf("户口簿");
     let material = upload(&env, &owner, "app-1", "户口簿.pdf", &bytes).await;
@@ -225,7 +252,7 @@ async fn upload_confirm_and_reviewer_download() {
 
     for reader in [
         person(&t, "reviewer-d", Role::DistrictReviewer),
-        person(&t, "reviewer-s", Role::StreetReviewer),
+        street_reviewer(&t, "s01"),
         verifier(&t, "gongan"),
         owner.clone(),
     ] {
@@ -241,7 +268,15 @@ async fn upload_confirm_and_reviewer_download() {
         assert_eq!(got.bytes().await.expect("body").as_ref(), bytes.as_slice());
     }
 
-    // Not readers: another applicant, a verifier of another department, an admin.
+    // Not readers: a street reviewer of another street, another applicant, a verifier of
+    // another department, an admin.
+    let other_street = download_url(&env, &street_reviewer(&t, "s02"), &material.material_id)
+        .await
+        .expect_err("another street");
+    assert!(
+        matches!(other_street.code(), Code::PermissionDenied | Code::NotFound),
+        "{other_street:?}"
+    );
     let stranger = download_url(
         &env,
         &person(&t, "applicant-2", Role::Applicant),
@@ -295,7 +330,7 @@ async fn upload_confirm_and_reviewer_download() {
         .filter(|e| e.action == pb::AccessAction::DownloadUrlIssued as i32)
         .collect();
     assert_eq!(downloads.iter().filter(|e| e.granted).count(), 4);
-    assert_eq!(downloads.iter().filter(|e| !e.granted).count(), 3);
+    assert_eq!(downloads.iter().filter(|e| !e.granted).count(), 4);
     assert!(downloads.iter().any(|e| {
         let actor = e.actor.as_ref().expect("actor");
         actor.subject == "verifier-renshe"
