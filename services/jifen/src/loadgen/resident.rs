@@ -90,6 +90,31 @@ impl Resident {
             .unwrap_or_default()
     }
 
+    /// `request` sent as this resident in the season's tenant.
+    fn signed(&self, request: reqwest::RequestBuilder, season: &Season) -> reqwest::RequestBuilder {
+        request
+            .header("authorization", self.bearer())
+            .header("x-jifen-tenant", &season.tenant)
+    }
+
+    /// The resident's draft for a step that needs one: a resident who already submitted is
+    /// replaced by a newcomer, and a missing account or draft is made first. `Err` is the step
+    /// taken instead.
+    async fn draft(
+        &mut self,
+        client: &reqwest::Client,
+        base: &str,
+        season: &Season,
+    ) -> reqwest::Result<Result<(), Step>> {
+        if self.application.as_ref().is_some_and(|a| a.submitted) {
+            return self.register(client, base).await.map(Err);
+        }
+        Ok(match self.ensure_draft(client, base, season).await? {
+            Some(step) => Err(step),
+            None => Ok(()),
+        })
+    }
+
     /// Registers a new resident (a fresh identity) and keeps their token.
     pub async fn register(
         &mut self,
@@ -159,10 +184,8 @@ impl Resident {
         let Some(cycle_id) = &season.cycle_id else {
             return Ok(Some(("no_open_cycle", StatusCode::PRECONDITION_FAILED)));
         };
-        let response = client
-            .post(format!("{base}/api/v1/applications"))
-            .header("authorization", self.bearer())
-            .header("x-jifen-tenant", &season.tenant)
+        let response = self
+            .signed(client.post(format!("{base}/api/v1/applications")), season)
             .json(&json!({
                 "cycle_id": cycle_id,
                 "street_code": season.street,
@@ -190,25 +213,23 @@ impl Resident {
         base: &str,
         season: &Season,
     ) -> reqwest::Result<Step> {
-        if self.application.as_ref().is_some_and(|a| a.submitted) {
-            return self.register(client, base).await;
-        }
-        if let Some(step) = self.ensure_draft(client, base, season).await? {
+        if let Err(step) = self.draft(client, base, season).await? {
             return Ok(step);
         }
-        let bearer = self.bearer();
         let Some(app) = self.application.as_mut() else {
             return Ok(("no_open_cycle", StatusCode::PRECONDITION_FAILED));
         };
         app.uploads += 1;
+        let (id, uploads) = (app.id.clone(), app.uploads);
         let pdf = evidence_pdf(NEXT_PERSON.fetch_add(1, Ordering::Relaxed));
-        let declared = client
-            .post(format!("{base}/api/v1/applications/{}/materials", app.id))
-            .header("authorization", &bearer)
-            .header("x-jifen-tenant", &season.tenant)
+        let declared = self
+            .signed(
+                client.post(format!("{base}/api/v1/applications/{id}/materials")),
+                season,
+            )
             .json(&json!({
                 "indicator": "education",
-                "file_name": format!("学历证书{}.pdf", app.uploads),
+                "file_name": format!("学历证书{uploads}.pdf"),
                 "content_type": "application/pdf",
                 "size_bytes": pdf.len(),
                 "sha256": hex::encode(Sha256::digest(&pdf)),
@@ -238,10 +259,11 @@ impl Resident {
         if !stored.status().is_success() {
             return Ok(("upload", stored.status()));
         }
-        let confirmed = client
-            .post(format!("{base}/api/v1/materials/{material}/confirm"))
-            .header("authorization", &bearer)
-            .header("x-jifen-tenant", &season.tenant)
+        let confirmed = self
+            .signed(
+                client.post(format!("{base}/api/v1/materials/{material}/confirm")),
+                season,
+            )
             .json(&json!({}))
             .send()
             .await?;
@@ -256,20 +278,20 @@ impl Resident {
         base: &str,
         season: &Season,
     ) -> reqwest::Result<Step> {
-        if self.application.as_ref().is_some_and(|a| a.submitted) {
-            return self.register(client, base).await;
-        }
-        if let Some(step) = self.ensure_draft(client, base, season).await? {
+        if let Err(step) = self.draft(client, base, season).await? {
             return Ok(step);
         }
-        let bearer = self.bearer();
+        let Some(id) = self.application.as_ref().map(|a| a.id.clone()) else {
+            return Ok(("no_open_cycle", StatusCode::PRECONDITION_FAILED));
+        };
+        let request = self.signed(
+            client.post(format!("{base}/api/v1/applications/{id}/submit")),
+            season,
+        );
         let Some(app) = self.application.as_mut() else {
             return Ok(("no_open_cycle", StatusCode::PRECONDITION_FAILED));
         };
-        let response = client
-            .post(format!("{base}/api/v1/applications/{}/submit", app.id))
-            .header("authorization", bearer)
-            .header("x-jifen-tenant", &season.tenant)
+        let response = request
             .json(&json!({
                 "expected_version": app.version,
                 "idempotency_key": uuid::Uuid::new_v4().to_string(),
@@ -298,10 +320,11 @@ impl Resident {
         let Some(app) = &self.application else {
             return Ok(("no_open_cycle", StatusCode::PRECONDITION_FAILED));
         };
-        let response = client
-            .get(format!("{base}/api/v1/applications/{}/rank", app.id))
-            .header("authorization", self.bearer())
-            .header("x-jifen-tenant", &season.tenant)
+        let response = self
+            .signed(
+                client.get(format!("{base}/api/v1/applications/{}/rank", app.id)),
+                season,
+            )
             .send()
             .await?;
         let status = response.status();
