@@ -6,11 +6,12 @@
 //! the shipped default rule sets; it exists for tests and benchmarks that run review without a
 //! scoring process, and stores nothing.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Arc, LazyLock, PoisonError, RwLock};
 
 use jifen_kit::component::Peers;
 use jifen_proto::scoring::v1 as sc;
-use std::sync::Arc;
 
 use jifen_kit::service_token::ServiceTokens;
 use jifen_proto::scoring::v1::scoring_service_client::ScoringServiceClient;
@@ -207,11 +208,16 @@ impl ScoreSource for GrpcScoreSource {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RulesScoreSource;
 
+/// Compiled default rule sets by (rule set, benefit): the shipped library never changes while the
+/// process runs, so each is compiled once, as scoring's rule book does for released versions.
+type CompiledCache = RwLock<HashMap<(String, String), Arc<jifen_rules::CompiledRuleSet>>>;
+static COMPILED: LazyLock<CompiledCache> = LazyLock::new(CompiledCache::default);
+
 impl RulesScoreSource {
     fn compile(
         rule_set: &sc::RuleSetRef,
         benefit: &str,
-    ) -> Result<jifen_rules::CompiledRuleSet, ScoreError> {
+    ) -> Result<Arc<jifen_rules::CompiledRuleSet>, ScoreError> {
         let library = jifen_rules::default_library();
         let doc = library.get(&rule_set.rule_set_id).ok_or_else(|| {
             ScoreError::Refused(format!("积分规则 {} 不存在", rule_set.rule_set_id))
@@ -222,9 +228,25 @@ impl RulesScoreSource {
                 rule_set.rule_set_id, rule_set.version
             )));
         }
-        library
-            .compile(&rule_set.rule_set_id, benefit)
-            .map_err(|e| ScoreError::Refused(e.to_string()))
+        let key = (rule_set.rule_set_id.clone(), benefit.to_owned());
+        let hit = COMPILED
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+            .cloned();
+        if let Some(hit) = hit {
+            return Ok(hit);
+        }
+        let compiled = Arc::new(
+            library
+                .compile(&rule_set.rule_set_id, benefit)
+                .map_err(|e| ScoreError::Refused(e.to_string()))?,
+        );
+        COMPILED
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key, compiled.clone());
+        Ok(compiled)
     }
 
     fn sheet(

@@ -177,19 +177,30 @@ impl RuleBook {
         row: &RuleSetRow,
         benefit: &str,
     ) -> Result<Arc<Compiled>, ScoringError> {
+        let released = status_of(row).is_released();
+        let key = |benefit: &str| {
+            (
+                row.tenant.clone(),
+                row.rule_set_id.clone(),
+                version_of(row),
+                benefit.to_owned(),
+            )
+        };
+        // A named benefit is looked up before the document is parsed: parsing is most of the
+        // cost of a cache hit otherwise.
+        if released
+            && !benefit.is_empty()
+            && let Some(hit) = self.read_cache(&key(benefit))
+        {
+            return Ok(hit);
+        }
         let doc = parse_document(&row.document)?;
         let benefit = if benefit.is_empty() {
             doc.benefits.first().cloned().unwrap_or_default()
         } else {
             benefit.to_owned()
         };
-        let released = status_of(row).is_released();
-        let key = (
-            row.tenant.clone(),
-            row.rule_set_id.clone(),
-            version_of(row),
-            benefit.clone(),
-        );
+        let key = key(&benefit);
         if released && let Some(hit) = self.read_cache(&key) {
             return Ok(hit);
         }
