@@ -354,13 +354,22 @@ async fn main() {
     println!(
         "raw INSERT of the same rows:                         {raw_acked} in {raw_secs:.2}s = {raw_rate:.0}/s; rows in db {raw_rows}"
     );
-    println!("ratio submission/raw: {:.2}", sub_rate / raw_rate);
+    let ratio = sub_rate / raw_rate;
+    println!("ratio submission/raw: {ratio:.2}");
+    let none_lost = [sub_rows, sub_audit, sub_events, sub_keys]
+        .iter()
+        .all(|c| *c as usize == sub_acked)
+        && raw_rows as usize == raw_acked;
+    println!("db count equals acknowledged: {none_lost}");
+    let met = sub_rate >= 2000.0 && ratio >= 0.5 && none_lost;
     println!(
-        "db count equals acknowledged: {}",
-        [sub_rows, sub_audit, sub_events, sub_keys]
-            .iter()
-            .all(|c| *c as usize == sub_acked)
-            && raw_rows as usize == raw_acked
+        "BENCH | durable submissions (Submit rpc on PostgreSQL), {writers} writers | {sub_rate:.0}/s, {} lost | raw INSERT {raw_rate:.0}/s | {ratio:.2} | >= 2000/s, >= 0.5, 0 lost | {}",
+        if none_lost {
+            0
+        } else {
+            sub_acked.abs_diff(sub_rows as usize)
+        },
+        if met { "yes" } else { "no" }
     );
     let _ = db.close().await;
     let _ = boot
