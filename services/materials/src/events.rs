@@ -52,6 +52,7 @@ impl Materials {
             .as_ref()
             .and_then(convert::instant)
             .unwrap_or_else(|| self.now());
+        let _turn = self.write_turn().await;
         let txn = self.db.begin().await?;
         if !jifen_kit::outbox::receive_once(&txn, id).await? {
             txn.commit().await?;

@@ -92,6 +92,7 @@ impl Materials {
         })?)
         .validated()?;
         let json = serde_json::to_value(&policy).map_err(MaterialsError::storage)?;
+        let _turn = self.write_turn().await;
         let txn = self.db.begin().await?;
         let current = upload_policy::Entity::find_by_id(tenant.clone())
             .one(&txn)

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use jifen_kit::auth::{Caller, Role};
 use jifen_kit::blob::BlobStore;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait};
+use tokio::sync::{Mutex, MutexGuard};
 
 use crate::clock::{Clock, SystemClock};
 use crate::domain::access::{self, Grant};
@@ -24,6 +25,8 @@ pub struct Materials {
     pub(crate) objects: Objects,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) scopes: Arc<dyn ScopeSource>,
+    /// Whose turn it is to write, on SQLite (see [`Materials::write_turn`]).
+    writes: Arc<Mutex<()>>,
 }
 
 /// One access-log record about to be written.
@@ -56,6 +59,7 @@ impl Materials {
             objects: Objects::new(blob),
             clock,
             scopes: Arc::new(NoScopes),
+            writes: Arc::new(Mutex::new(())),
         }
     }
 
@@ -64,6 +68,17 @@ impl Materials {
     pub fn with_scopes(mut self, scopes: Arc<dyn ScopeSource>) -> Self {
         self.scopes = scopes;
         self
+    }
+
+    /// Waits for this service's turn to write when the database is SQLite, which admits one
+    /// writer at a time: concurrent write transactions would otherwise retry inside SQLite's
+    /// busy handler, sleeping 1–100 ms between attempts, instead of queueing here. Take it
+    /// before `begin()` and keep it until the transaction ends. PostgreSQL needs no turn.
+    pub(crate) async fn write_turn(&self) -> Option<MutexGuard<'_, ()>> {
+        match self.db.get_database_backend() {
+            DbBackend::Sqlite => Some(self.writes.lock().await),
+            _ => None,
+        }
     }
 
     pub(crate) fn now(&self) -> DateTime<Utc> {

@@ -216,6 +216,7 @@ impl Materials {
             confirmed_at: None,
             removed_at: None,
         };
+        let _turn = self.write_turn().await;
         let txn = self.db.begin().await?;
         if app.is_none() {
             // Concurrent first uploads to one application race here: the first row wins.
@@ -312,7 +313,12 @@ impl Materials {
                 ),
             ));
         }
+        if verdict.is_err() {
+            // Removed before the transaction: no write waits on the object store.
+            self.objects.delete(&m.object_key).await?;
+        }
         let now = self.now();
+        let _turn = self.write_turn().await;
         let txn = self.db.begin().await?;
         let outcome = match verdict {
             Ok(()) => {
@@ -380,7 +386,6 @@ impl Materials {
                 Ok(convert::material(&confirmed))
             }
             Err((code, message)) => {
-                self.objects.delete(&m.object_key).await?;
                 let mut update: material::ActiveModel = m.clone().into();
                 update.status = Set(status::REJECTED.to_owned());
                 update.rejection_reason = Set(Some(message.clone()));
@@ -469,6 +474,7 @@ impl Materials {
             ));
         }
         self.objects.delete(&m.object_key).await?;
+        let _turn = self.write_turn().await;
         let txn = self.db.begin().await?;
         let mut update: material::ActiveModel = m.clone().into();
         update.status = Set(status::DELETED.to_owned());
