@@ -28,12 +28,13 @@ pub use admission::Limits;
 /// Component name, as used by `--target`.
 pub const NAME: &str = "gateway";
 
-/// gRPC clients of the components and the HTTP client for the object store, cheap to clone.
+/// gRPC clients of the components and the HTTP client for the object store, cheap to clone
+/// (every request clones them: shared, not copied).
 #[derive(Debug, Clone)]
 pub struct Clients {
-    channels: Vec<(&'static str, PeerChannel)>,
+    channels: std::sync::Arc<[(&'static str, PeerChannel)]>,
     /// Object-store endpoint presigned URLs point at (uploads are relayed only there).
-    s3_endpoint: String,
+    s3_endpoint: std::sync::Arc<str>,
     http: reqwest::Client,
     /// Short-lived answers of the hottest GET routes (see [`cache`]).
     pub cache: std::sync::Arc<cache::ResponseCache>,
@@ -57,8 +58,8 @@ impl Clients {
             channels.push((component, peers.channel(component)?));
         }
         Ok(Self {
-            channels,
-            s3_endpoint: s3_endpoint.to_owned(),
+            channels: channels.into(),
+            s3_endpoint: s3_endpoint.into(),
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(60))
                 .build()

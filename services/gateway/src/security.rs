@@ -60,7 +60,8 @@ pub async fn protect(req: Request, next: Next) -> Response {
             return with_headers(problem.into_response());
         }
     }
-    let needs_csrf_cookie = cookie(req.headers(), CSRF_COOKIE).is_none();
+    // Browsers get the double-submit cookie; API clients with a bearer token never use it.
+    let needs_csrf_cookie = !has_bearer && cookie(req.headers(), CSRF_COOKIE).is_none();
     let mut response = with_headers(next.run(req).await);
     if needs_csrf_cookie
         && let Ok(value) = HeaderValue::from_str(&format!(

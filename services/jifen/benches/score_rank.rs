@@ -24,6 +24,10 @@ use jifen_proto::ranking::v1::DeliverEventRequest;
 use jifen_proto::ranking::v1::ranking_service_client::RankingServiceClient;
 use serde_json::{Value, json};
 
+/// The allocator the `jifen` binary runs with (the server under test lives in this process).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const TENANT: &str = "wuzhong";
 const CYCLE: &str = "bench-season";
 const SECRET: &str = "score-rank-bench-service-secret";
@@ -189,12 +193,14 @@ fn main() {
         let noop = format!("http://{}", noop_server().await.expect("no-op server"));
         // Alternate short rounds so both sides see the same machine conditions.
         let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-        for _ in 0..2 {
+        for round in 1..=2 {
+            eprintln!("score_rank: round {round}: score+rank load");
             ours.push(
                 run_load(&base, &mix, &load, &season, users())
                     .await
                     .expect("score_rank load"),
             );
+            eprintln!("score_rank: round {round}: no-op load");
             theirs.push(
                 run_load(&noop, &noop_mix, &load, &season, Vec::new())
                     .await
