@@ -27,7 +27,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # benches), with one feature resolution: building per package (`-p`) would resolve features
 # differently each time and rebuild the shared dependencies again and again.
 note "building release binaries and benches (the first time takes 15-20 minutes on 2 cores)"
-cargo bench --workspace --no-run --locked >&2
+cargo bench --workspace --bench '*' --no-run --locked >&2
 bin="${CARGO_TARGET_DIR:-target}/release/jifen"
 
 # --- cold start and idle memory of `jifen run` --------------------------------------------
