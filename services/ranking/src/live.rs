@@ -34,39 +34,14 @@ use sea_orm::DatabaseConnection;
 
 use jifen_proto::common::v1 as common;
 
-use crate::board::{BoardError, BoardId, BoardSeat, InProcessBoards, RankBoards};
-use crate::domain::{RankPosition, RankSpec};
+use crate::board::{BoardError, BoardId, InProcessBoards, RankBoards};
+pub use crate::board::{Query, Reply};
+use crate::domain::RankSpec;
 use crate::entry;
 use crate::error::RankingError;
 use crate::hot::Hot;
 use crate::runs::StoredParams;
 use crate::store::board_entry::{self, BoardEntryRow};
-
-/// One question to a board.
-#[derive(Debug, Clone)]
-pub enum Query {
-    /// Where an application stands.
-    RankOf(String),
-    /// How many entries.
-    Entries,
-    /// The entry at a 0-based position.
-    Nth(u64),
-    /// `(total, count)` ascending.
-    TotalCounts,
-}
-
-/// The answer to a [`Query`], in the same position.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reply {
-    /// Answer to [`Query::RankOf`].
-    Rank(Option<RankPosition>),
-    /// Answer to [`Query::Entries`].
-    Entries(u64),
-    /// Answer to [`Query::Nth`].
-    Nth(Option<BoardSeat>),
-    /// Answer to [`Query::TotalCounts`].
-    Counts(Vec<(i64, u64)>),
-}
 
 /// Answers from a board, and whether they came from the database.
 #[derive(Debug, Clone)]
@@ -84,23 +59,6 @@ pub struct Rebuilt {
     pub boards: u64,
     /// Entries written (an entry on several boards counts on each).
     pub entries: u64,
-}
-
-async fn ask(
-    boards: &dyn RankBoards,
-    board: &BoardId,
-    queries: &[Query],
-) -> Result<Vec<Reply>, BoardError> {
-    let mut replies = Vec::with_capacity(queries.len());
-    for q in queries {
-        replies.push(match q {
-            Query::RankOf(id) => Reply::Rank(boards.rank_of(board, id).await?),
-            Query::Entries => Reply::Entries(boards.entries(board).await?),
-            Query::Nth(i) => Reply::Nth(boards.nth(board, *i).await?),
-            Query::TotalCounts => Reply::Counts(boards.total_counts(board).await?),
-        });
-    }
-    Ok(replies)
 }
 
 /// Returns the cycle's order (the spec every live entry shares), or an empty spec.
@@ -156,13 +114,19 @@ impl std::fmt::Debug for LiveBoards {
 impl LiveBoards {
     /// Returns live boards over `boards`, rebuilt from `db`.
     pub fn new(db: DatabaseConnection, boards: Arc<dyn RankBoards>) -> Self {
+        // Other writers may change entries behind this process's back only on shared boards.
+        let ttl = if boards.shared() {
+            crate::hot::SHARED_TTL
+        } else {
+            crate::hot::LOCAL_TTL
+        };
         Self {
             db,
             boards,
             suspect: Mutex::new(HashSet::new()),
             rebuilding: Mutex::new(HashSet::new()),
-            entries: Hot::new(crate::hot::TTL),
-            lines: Hot::new(crate::hot::TTL),
+            entries: Hot::new(ttl),
+            lines: Hot::new(ttl),
         }
     }
 
@@ -231,23 +195,66 @@ impl LiveBoards {
         board: &BoardId,
         queries: &[Query],
     ) -> Result<Answers, RankingError> {
-        if !self.is_suspect(board) {
-            match ask(self.boards.as_ref(), board, queries).await {
-                Ok(replies) => {
-                    return Ok(Answers {
-                        replies,
-                        degraded: false,
-                    });
-                }
-                Err(BoardError::Missing(_)) => {
-                    tracing::info!(%board, "board not ready; answering from the database");
-                }
-                Err(BoardError::Redis(err)) => {
-                    tracing::warn!(%board, error = %err, "board unavailable; answering from the database");
-                }
-                Err(err) => return Err(err.into()),
-            }
+        let mut answers = self.query_many(&[(board, queries)]).await?;
+        answers
+            .pop()
+            .ok_or_else(|| BoardError::Missing(board.to_string()).into())
+    }
+
+    /// Answers the queries of several boards, one [`Answers`] per board in order. The live
+    /// boards are asked all at once (one Redis round trip); a board that cannot answer is
+    /// answered from the database (and a rebuild starts), the others stay live.
+    pub async fn query_many(
+        self: &Arc<Self>,
+        asks: &[(&BoardId, &[Query])],
+    ) -> Result<Vec<Answers>, RankingError> {
+        let suspect: Vec<bool> = asks.iter().map(|(b, _)| self.is_suspect(b)).collect();
+        let live: Vec<(&BoardId, &[Query])> = asks
+            .iter()
+            .zip(&suspect)
+            .filter(|(_, suspect)| !**suspect)
+            .map(|(ask, _)| *ask)
+            .collect();
+        let mut replies = if live.is_empty() {
+            Vec::new()
+        } else {
+            self.boards.ask(&live).await
         }
+        .into_iter();
+        let mut out = Vec::with_capacity(asks.len());
+        for (&(board, queries), suspect) in asks.iter().zip(suspect) {
+            if !suspect {
+                let reply = replies
+                    .next()
+                    .unwrap_or_else(|| Err(BoardError::Missing(board.to_string())));
+                match reply {
+                    Ok(replies) => {
+                        out.push(Answers {
+                            replies,
+                            degraded: false,
+                        });
+                        continue;
+                    }
+                    Err(BoardError::Missing(_)) => {
+                        tracing::info!(%board, "board not ready; answering from the database");
+                    }
+                    Err(BoardError::Redis(err)) => {
+                        tracing::warn!(%board, error = %err, "board unavailable; answering from the database");
+                    }
+                    Err(err) => return Err(err.into()),
+                }
+            }
+            out.push(self.from_database(board, queries).await?);
+        }
+        Ok(out)
+    }
+
+    /// Answers `queries` on one board from the database, and starts its rebuild.
+    async fn from_database(
+        self: &Arc<Self>,
+        board: &BoardId,
+        queries: &[Query],
+    ) -> Result<Answers, RankingError> {
         self.trigger_rebuild(&board.tenant, &board.cycle_id, vec![board.clone()]);
         let (spec, entries) = match board.area() {
             Some(area) => self.area_entries(area, &board.cycle_id).await?,
@@ -266,8 +273,13 @@ impl LiveBoards {
         };
         let scratch = InProcessBoards::new();
         scratch.replace(board, &spec, entries).await?;
+        let replies = scratch
+            .ask(&[(board, queries)])
+            .await
+            .pop()
+            .unwrap_or_else(|| Err(BoardError::Missing(board.to_string())))?;
         Ok(Answers {
-            replies: ask(&scratch, board, queries).await?,
+            replies,
             degraded: true,
         })
     }

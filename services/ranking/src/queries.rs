@@ -148,8 +148,9 @@ impl Core {
         if let Some(params) = self.live.lines.get(tenant, cycle_id) {
             return Ok(params);
         }
+        let seen = self.live.lines.generation();
         let params = Arc::new(self.latest_params(tenant, cycle_id).await?);
-        self.live.lines.put(tenant, cycle_id, params.clone());
+        self.live.lines.put(tenant, cycle_id, params.clone(), seen);
         Ok(params)
     }
 
@@ -162,11 +163,14 @@ impl Core {
         if let Some(entry) = self.live.entries.get(tenant, application_id) {
             return Ok(Some(entry));
         }
+        let seen = self.live.entries.generation();
         let Some(row) = board_entry::find(&self.db, tenant, application_id).await? else {
             return Ok(None);
         };
         let entry = Arc::new(HotEntry::new(row)?);
-        self.live.entries.put(tenant, application_id, entry.clone());
+        self.live
+            .entries
+            .put(tenant, application_id, entry.clone(), seen);
         Ok(Some(entry))
     }
 
@@ -264,8 +268,8 @@ impl Core {
             .map(|s| scope_from_proto(Some(s)))
             .transpose()?;
         let params = self.hot_params(&row.tenant, &row.cycle_id).await?;
-        let mut positions = Vec::with_capacity(hot.boards.len());
-        let mut degraded = false;
+        // What each wanted board is asked; all boards are asked at once (one Redis round trip).
+        let mut asked = Vec::with_capacity(hot.boards.len());
         for board in &hot.boards {
             if wanted.as_ref().is_some_and(|w| w != &board.scope) {
                 continue;
@@ -280,7 +284,16 @@ impl Core {
             {
                 queries.push(Query::Nth(n - 1));
             }
-            let answers = self.live.query(board, &queries).await?;
+            asked.push((board, line, queries));
+        }
+        let asks: Vec<(&BoardId, &[Query])> = asked
+            .iter()
+            .map(|(board, _, queries)| (*board, queries.as_slice()))
+            .collect();
+        let answers = self.live.query_many(&asks).await?;
+        let mut positions = Vec::with_capacity(asked.len());
+        let mut degraded = false;
+        for ((board, line, _), answers) in asked.iter().zip(answers) {
             degraded |= answers.degraded;
             let mut position = None;
             let mut last_seat = None;
@@ -292,7 +305,7 @@ impl Core {
                 }
             }
             let Some(p) = position else { continue };
-            let (seats, cutoff, above_cutoff) = match line {
+            let (seats, cutoff, above_cutoff) = match *line {
                 Line::Seats(n) => match last_seat {
                     Some(seat) => (n, seat.total, p.rank <= n),
                     None => (n, 0, true),

@@ -4,7 +4,9 @@
 //! Redis comes from `JIFEN_TEST_REDIS_URL` (default `redis://127.0.0.1:6379`); each run uses its
 //! own key prefix and deletes its keys afterwards.
 
-use jifen_ranking::board::{BoardId, BoardScope, InProcessBoards, RankBoards, RedisBoards};
+use jifen_ranking::board::{
+    BoardError, BoardId, BoardScope, InProcessBoards, Query, RankBoards, RedisBoards, Reply,
+};
 use jifen_ranking::domain::{Direction, RankKey, RankPosition, RankSpec, TieBreaker};
 
 fn spec() -> RankSpec {
@@ -176,6 +178,33 @@ async fn board_suite(boards: &dyn RankBoards, tenant: &str) -> Vec<String> {
         rebuilt.push((id.clone(), pos.rank));
     }
     transcript.push(format!("{rebuilt:?}"));
+
+    // Several boards in one question: each answers as it does alone, and a board that is not
+    // ready fails alone.
+    let cold = BoardId::new(tenant, "c2025", BoardScope::Tenant);
+    let id = &reference[0].1;
+    let queries = [
+        Query::RankOf(id.clone()),
+        Query::Entries,
+        Query::Nth(0),
+        Query::TotalCounts,
+    ];
+    let answers = boards
+        .ask(&[(&board, &queries[..]), (&cold, &queries[..1])])
+        .await;
+    assert_eq!(answers.len(), 2);
+    let replies = answers[0].as_ref().expect("a ready board answers");
+    assert_eq!(
+        replies,
+        &vec![
+            Reply::Rank(boards.rank_of(&board, id).await.expect("rank")),
+            Reply::Entries(boards.entries(&board).await.expect("entries")),
+            Reply::Nth(boards.nth(&board, 0).await.expect("nth")),
+            Reply::Counts(boards.total_counts(&board).await.expect("counts")),
+        ]
+    );
+    assert!(matches!(answers[1], Err(BoardError::Missing(_))));
+    transcript.push(format!("{replies:?}"));
 
     // Replace rebuilds from scratch and drops anything not listed.
     boards

@@ -140,6 +140,32 @@ pub struct BoardSeat {
     pub application_id: String,
 }
 
+/// One question to a board.
+#[derive(Debug, Clone)]
+pub enum Query {
+    /// Where an application stands.
+    RankOf(String),
+    /// How many entries.
+    Entries,
+    /// The entry at a 0-based position.
+    Nth(u64),
+    /// `(total, count)` ascending.
+    TotalCounts,
+}
+
+/// The answer to a [`Query`], in the same position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// Answer to [`Query::RankOf`].
+    Rank(Option<RankPosition>),
+    /// Answer to [`Query::Entries`].
+    Entries(u64),
+    /// Answer to [`Query::Nth`].
+    Nth(Option<BoardSeat>),
+    /// Answer to [`Query::TotalCounts`].
+    Counts(Vec<(i64, u64)>),
+}
+
 /// Why a board could not answer.
 #[derive(Debug, thiserror::Error)]
 pub enum BoardError {
@@ -210,6 +236,23 @@ pub trait RankBoards: Send + Sync + 'static {
     /// went.
     async fn drop_area(&self, area: &str) -> Result<u64, BoardError>;
 
+    /// Returns whether other processes write these boards too (Redis), so this process does
+    /// not see every change to the entries on them. In-process boards answer false.
+    fn shared(&self) -> bool {
+        false
+    }
+
+    /// Answers the queries of several boards: one result per board, in order, each with one
+    /// reply per query. A board that cannot answer fails alone. The default asks one query at
+    /// a time; Redis sends every query in one pipeline (one round trip).
+    async fn ask(&self, asks: &[(&BoardId, &[Query])]) -> Vec<Result<Vec<Reply>, BoardError>> {
+        let mut results = Vec::with_capacity(asks.len());
+        for (board, queries) in asks {
+            results.push(ask_one(self, board, queries).await);
+        }
+        results
+    }
+
     /// Returns the provisional cut-off for `seats` seats: the entry in the last seat, or `None`
     /// when `seats` is 0 or fewer entries than seats are on the board.
     async fn cutoff(&self, board: &BoardId, seats: u64) -> Result<Option<BoardSeat>, BoardError> {
@@ -228,4 +271,22 @@ pub trait RankBoards: Send + Sync + 'static {
         let counts = self.total_counts(board).await?;
         Ok(Histogram::from_counts(bucket_width, counts)?)
     }
+}
+
+/// Answers one board's queries one at a time.
+async fn ask_one<B: RankBoards + ?Sized>(
+    boards: &B,
+    board: &BoardId,
+    queries: &[Query],
+) -> Result<Vec<Reply>, BoardError> {
+    let mut replies = Vec::with_capacity(queries.len());
+    for q in queries {
+        replies.push(match q {
+            Query::RankOf(id) => Reply::Rank(boards.rank_of(board, id).await?),
+            Query::Entries => Reply::Entries(boards.entries(board).await?),
+            Query::Nth(i) => Reply::Nth(boards.nth(board, *i).await?),
+            Query::TotalCounts => Reply::Counts(boards.total_counts(board).await?),
+        });
+    }
+    Ok(replies)
 }

@@ -21,7 +21,7 @@
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
 
-use super::{BoardError, BoardId, BoardSeat, RankBoards};
+use super::{BoardError, BoardId, BoardSeat, Query, RankBoards, Reply};
 use crate::domain::rank_key::{Direction, decode_component};
 use crate::domain::{RankKey, RankPosition, RankSpec};
 
@@ -219,6 +219,115 @@ fn decode_member(member: &str) -> Result<(i64, String), BoardError> {
     Ok((decode_component(word, Direction::Desc), id.to_owned()))
 }
 
+/// Reads a [`RANK_OF`] reply.
+fn rank_reply(board: &BoardId, parts: Vec<String>) -> Result<Option<RankPosition>, BoardError> {
+    let Some(parts) = reply(board, parts)? else {
+        return Ok(None);
+    };
+    let above: u64 = number(parts.first())?;
+    let entries: u64 = number(parts.get(1))?;
+    let total: i64 = number(parts.get(2))?;
+    let same: u64 = number(parts.get(3))?;
+    Ok(Some(RankPosition {
+        rank: above + 1,
+        total,
+        above,
+        below: entries.saturating_sub(above + 1),
+        same_total: same.saturating_sub(1),
+    }))
+}
+
+/// Reads an [`ENTRIES`] reply.
+fn entries_reply(board: &BoardId, parts: Vec<String>) -> Result<u64, BoardError> {
+    let parts = reply(board, parts)?.unwrap_or_default();
+    number(parts.first())
+}
+
+/// Reads an [`NTH`] reply for position `index`.
+fn nth_reply(
+    board: &BoardId,
+    index: u64,
+    parts: Vec<String>,
+) -> Result<Option<BoardSeat>, BoardError> {
+    let Some(parts) = reply(board, parts)? else {
+        return Ok(None);
+    };
+    let member = parts
+        .first()
+        .ok_or_else(|| BoardError::Redis("empty member".to_owned()))?;
+    let (total, application_id) = decode_member(member)?;
+    Ok(Some(BoardSeat {
+        index,
+        total,
+        application_id,
+    }))
+}
+
+/// Reads a [`TOTALS`] reply, ascending by total.
+fn totals_reply(board: &BoardId, parts: Vec<String>) -> Result<Vec<(i64, u64)>, BoardError> {
+    let parts = reply(board, parts)?.unwrap_or_default();
+    let mut counts = Vec::with_capacity(parts.len() / 2);
+    for pair in parts.chunks_exact(2) {
+        let count: u64 = number(pair.get(1))?;
+        if count > 0 {
+            counts.push((number(pair.first())?, count));
+        }
+    }
+    counts.sort_unstable();
+    Ok(counts)
+}
+
+impl RedisBoards {
+    /// Returns the script invocation answering `query` on the board under `k`.
+    fn invocation<'a>(&'a self, k: &Keys, query: &Query) -> redis::ScriptInvocation<'a> {
+        match query {
+            Query::RankOf(id) => {
+                let mut inv = self.rank_of.prepare_invoke();
+                inv.key(&k.set)
+                    .key(&k.ids)
+                    .key(&k.totals)
+                    .key(&k.ready)
+                    .arg(id);
+                inv
+            }
+            Query::Entries => {
+                let mut inv = self.entries.prepare_invoke();
+                inv.key(&k.set).key(&k.ready);
+                inv
+            }
+            Query::Nth(index) => {
+                let mut inv = self.nth.prepare_invoke();
+                inv.key(&k.set).key(&k.ready).arg(*index);
+                inv
+            }
+            Query::TotalCounts => {
+                let mut inv = self.totals.prepare_invoke();
+                inv.key(&k.totals).key(&k.ready);
+                inv
+            }
+        }
+    }
+
+    /// Sends `pipe` (query script calls only); loads the query scripts and sends it again when
+    /// Redis lost them (restart, `SCRIPT FLUSH`).
+    async fn query_pipeline(&self, pipe: &redis::Pipeline) -> redis::RedisResult<Vec<Vec<String>>> {
+        let mut conn = self.conn.clone();
+        match pipe.query_async(&mut conn).await {
+            Err(err)
+                if err.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) =>
+            {
+                let mut load = redis::pipe();
+                for script in [&self.rank_of, &self.entries, &self.nth, &self.totals] {
+                    load.load_script(script).ignore();
+                }
+                load.query_async::<()>(&mut conn).await?;
+                pipe.query_async(&mut conn).await
+            }
+            result => result,
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl RankBoards for RedisBoards {
     async fn upsert(
@@ -273,20 +382,7 @@ impl RankBoards for RedisBoards {
             .arg(application_id)
             .invoke_async(&mut conn)
             .await?;
-        let Some(parts) = reply(board, parts)? else {
-            return Ok(None);
-        };
-        let above: u64 = number(parts.first())?;
-        let entries: u64 = number(parts.get(1))?;
-        let total: i64 = number(parts.get(2))?;
-        let same: u64 = number(parts.get(3))?;
-        Ok(Some(RankPosition {
-            rank: above + 1,
-            total,
-            above,
-            below: entries.saturating_sub(above + 1),
-            same_total: same.saturating_sub(1),
-        }))
+        rank_reply(board, parts)
     }
 
     async fn entries(&self, board: &BoardId) -> Result<u64, BoardError> {
@@ -298,8 +394,7 @@ impl RankBoards for RedisBoards {
             .key(&k.ready)
             .invoke_async(&mut conn)
             .await?;
-        let parts = reply(board, parts)?.unwrap_or_default();
-        number(parts.first())
+        entries_reply(board, parts)
     }
 
     async fn nth(&self, board: &BoardId, index: u64) -> Result<Option<BoardSeat>, BoardError> {
@@ -312,18 +407,7 @@ impl RankBoards for RedisBoards {
             .arg(index)
             .invoke_async(&mut conn)
             .await?;
-        let Some(parts) = reply(board, parts)? else {
-            return Ok(None);
-        };
-        let member = parts
-            .first()
-            .ok_or_else(|| BoardError::Redis("empty member".to_owned()))?;
-        let (total, application_id) = decode_member(member)?;
-        Ok(Some(BoardSeat {
-            index,
-            total,
-            application_id,
-        }))
+        nth_reply(board, index, parts)
     }
 
     async fn total_counts(&self, board: &BoardId) -> Result<Vec<(i64, u64)>, BoardError> {
@@ -335,16 +419,63 @@ impl RankBoards for RedisBoards {
             .key(&k.ready)
             .invoke_async(&mut conn)
             .await?;
-        let parts = reply(board, parts)?.unwrap_or_default();
-        let mut counts = Vec::with_capacity(parts.len() / 2);
-        for pair in parts.chunks_exact(2) {
-            let count: u64 = number(pair.get(1))?;
-            if count > 0 {
-                counts.push((number(pair.first())?, count));
-            }
+        totals_reply(board, parts)
+    }
+
+    fn shared(&self) -> bool {
+        true
+    }
+
+    async fn ask(&self, asks: &[(&BoardId, &[Query])]) -> Vec<Result<Vec<Reply>, BoardError>> {
+        // Every query of every board in one pipeline: one round trip. The boards may live in
+        // different hash slots (a tenant's and its threshold area's), so each query stays its
+        // own script call.
+        let keys: Vec<Keys> = asks.iter().map(|(board, _)| self.keys(board)).collect();
+        let invocations: Vec<redis::ScriptInvocation<'_>> = asks
+            .iter()
+            .zip(&keys)
+            .flat_map(|((_, queries), k)| queries.iter().map(|q| self.invocation(k, q)))
+            .collect();
+        let mut pipe = redis::pipe();
+        for invocation in &invocations {
+            pipe.invoke_script(invocation);
         }
-        counts.sort_unstable();
-        Ok(counts)
+        let parts = match self.query_pipeline(&pipe).await {
+            Ok(parts) if parts.len() == invocations.len() => parts,
+            Ok(_) => {
+                let err = "pipeline answered a different number of queries";
+                return asks
+                    .iter()
+                    .map(|_| Err(BoardError::Redis(err.to_owned())))
+                    .collect();
+            }
+            Err(err) => {
+                let err = err.to_string();
+                return asks
+                    .iter()
+                    .map(|_| Err(BoardError::Redis(err.clone())))
+                    .collect();
+            }
+        };
+        let mut parts = parts.into_iter();
+        asks.iter()
+            .map(|(board, queries)| {
+                // Take all of this board's replies even when one fails, to stay aligned.
+                let mine: Vec<Vec<String>> = parts.by_ref().take(queries.len()).collect();
+                queries
+                    .iter()
+                    .zip(mine)
+                    .map(|(query, part)| {
+                        Ok(match query {
+                            Query::RankOf(_) => Reply::Rank(rank_reply(board, part)?),
+                            Query::Entries => Reply::Entries(entries_reply(board, part)?),
+                            Query::Nth(index) => Reply::Nth(nth_reply(board, *index, part)?),
+                            Query::TotalCounts => Reply::Counts(totals_reply(board, part)?),
+                        })
+                    })
+                    .collect()
+            })
+            .collect()
     }
 
     async fn is_ready(&self, board: &BoardId) -> Result<bool, BoardError> {

@@ -42,6 +42,15 @@ pub struct BoardEntry {
     pub application_id: String,
 }
 
+impl BoardEntry {
+    /// Orders this entry against the entry `(key, application_id)`, as the derived order does.
+    fn cmp_to(&self, key: &RankKey, application_id: &str) -> std::cmp::Ordering {
+        self.key
+            .cmp(key)
+            .then_with(|| self.application_id.as_str().cmp(application_id))
+    }
+}
+
 /// Where one application stands on a board.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RankPosition {
@@ -156,12 +165,13 @@ impl Board {
     /// Returns where an application stands, or `None` if it is not on the board.
     pub fn rank_of(&self, application_id: &str) -> Option<RankPosition> {
         let key = self.keys.get(application_id)?;
-        let probe = BoardEntry {
-            key: key.clone(),
-            application_id: application_id.to_owned(),
-        };
-        let b = self.block_for(&probe);
-        let pos = self.blocks.get(b)?.binary_search(&probe).ok()?;
+        // Compared in place: the hot read path builds no probe entry.
+        let b = self.block_of(key, application_id);
+        let pos = self
+            .blocks
+            .get(b)?
+            .binary_search_by(|e| e.cmp_to(key, application_id))
+            .ok()?;
         let before: usize = self.blocks[..b].iter().map(Vec::len).sum();
         let above = (before + pos) as u64;
         let total = key.total();
@@ -221,9 +231,16 @@ impl Board {
 
     /// Returns the index of the block that holds (or would hold) `entry`.
     fn block_for(&self, entry: &BoardEntry) -> usize {
-        let b = self
-            .blocks
-            .partition_point(|block| block.last().is_some_and(|last| last < entry));
+        self.block_of(&entry.key, &entry.application_id)
+    }
+
+    /// Returns the index of the block that holds (or would hold) the entry `(key, application_id)`.
+    fn block_of(&self, key: &RankKey, application_id: &str) -> usize {
+        let b = self.blocks.partition_point(|block| {
+            block
+                .last()
+                .is_some_and(|last| last.cmp_to(key, application_id).is_lt())
+        });
         b.min(self.blocks.len().saturating_sub(1))
     }
 
