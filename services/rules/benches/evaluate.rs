@@ -55,18 +55,26 @@ fn setup() -> (CompiledRuleSet, Facts, NaiveDate) {
     (rules, facts, NaiveDate::from_ymd_opt(2023, 6, 30).unwrap())
 }
 
-/// Evaluations per second of `f` over a fixed wall-clock budget.
-fn rate(mut f: impl FnMut() -> i64) -> f64 {
-    let budget = Duration::from_millis(500);
-    let start = Instant::now();
-    let mut n: u64 = 0;
-    while start.elapsed() < budget {
-        for _ in 0..10_000 {
-            black_box(f());
+/// Evaluations per second of each of `fs`, measured in alternating 50 ms slices over 20 rounds
+/// (1 s each in all): this machine's speed swings by tens of percent from one second to the
+/// next, and alternating gives the engine and the hand-coded function the same conditions.
+fn rates<const N: usize>(fs: &mut [&mut dyn FnMut() -> i64; N]) -> [f64; N] {
+    let slice = Duration::from_millis(50);
+    let mut counts = [0u64; N];
+    let mut spent = [Duration::ZERO; N];
+    for _ in 0..20 {
+        for (i, f) in fs.iter_mut().enumerate() {
+            let start = Instant::now();
+            while start.elapsed() < slice {
+                for _ in 0..1_000 {
+                    black_box(f());
+                }
+                counts[i] += 1_000;
+            }
+            spent[i] += start.elapsed();
         }
-        n += 10_000;
     }
-    n as f64 / start.elapsed().as_secs_f64()
+    std::array::from_fn(|i| counts[i] as f64 / spent[i].as_secs_f64())
 }
 
 fn bench(c: &mut Criterion) {
@@ -91,13 +99,15 @@ fn bench(c: &mut Criterion) {
         b.iter(|| hand_school_2023(black_box(person), black_box(as_of)))
     });
 
-    let engine = rate(|| {
-        rules
-            .evaluate_summary(black_box(&facts), black_box(as_of))
-            .total
-    });
-    let explained = rate(|| rules.evaluate(black_box(&facts), black_box(as_of)).total);
-    let hand = rate(|| hand_school_2023(black_box(person), black_box(as_of)));
+    let [engine, explained, hand] = rates(&mut [
+        &mut || {
+            rules
+                .evaluate_summary(black_box(&facts), black_box(as_of))
+                .total
+        },
+        &mut || rules.evaluate(black_box(&facts), black_box(as_of)).total,
+        &mut || hand_school_2023(black_box(person), black_box(as_of)),
+    ]);
     println!("engine (summary)   : {:>12.0} evaluations/s", engine);
     println!("engine (explained) : {:>12.0} evaluations/s", explained);
     println!("hand-coded         : {:>12.0} evaluations/s", hand);
