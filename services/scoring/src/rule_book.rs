@@ -195,13 +195,18 @@ impl RuleBook {
             return Ok(hit);
         }
         let doc = parse_document(&row.document)?;
-        let benefit = if benefit.is_empty() {
-            doc.benefits.first().cloned().unwrap_or_default()
-        } else {
+        let named = !benefit.is_empty();
+        let benefit = if named {
             benefit.to_owned()
+        } else {
+            doc.benefits.first().cloned().unwrap_or_default()
         };
         let key = key(&benefit);
-        if released && let Some(hit) = self.read_cache(&key) {
+        // An unnamed benefit is known only now; a named one already missed above.
+        if released
+            && !named
+            && let Some(hit) = self.read_cache(&key)
+        {
             return Ok(hit);
         }
         let compiled = Arc::new(self.compile_document(&row.tenant, &doc, &benefit).await?);
