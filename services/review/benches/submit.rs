@@ -210,9 +210,13 @@ async fn main() {
     boot.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
         .await
         .expect("create database");
-    let url = match admin.rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{name}"),
-        None => format!("{admin}/{name}"),
+    // The bench database on the same server, with the same connection options (`?sslmode=`).
+    let (server, options) = admin.split_once('?').unwrap_or((&admin, ""));
+    let base = server.rsplit_once('/').map_or(server, |(base, _)| base);
+    let url = if options.is_empty() {
+        format!("{base}/{name}")
+    } else {
+        format!("{base}/{name}?{options}")
     };
     let log_statements = std::env::var("JIFEN_BENCH_LOG_STATEMENTS").is_ok_and(|v| v == "1");
     if log_statements {
@@ -278,6 +282,7 @@ async fn main() {
     )
     .await;
 
+    eprintln!("submit: submission phase");
     mark("submission start").await;
     let (sub_acked, sub_secs) = run(writers, total, submit(svc.clone(), tenant, drafts)).await;
     mark("submission end").await;
@@ -290,6 +295,7 @@ async fn main() {
         .await
         .unwrap()
         .expect("a submitted application");
+    eprintln!("submit: raw phase");
     mark("raw start").await;
     let (raw_acked, raw_secs) = run(writers, total, {
         let db = db.clone();

@@ -465,3 +465,179 @@ async fn sqlite_racing_submits_exactly_one_wins() {
 async fn sqlite_the_chain_holds_through_racing_reviewers_and_detects_an_edit() {
     the_chain_holds_through_racing_reviewers_and_detects_an_edit(Backend::Sqlite).await;
 }
+
+/// A crowd submitting at once (group commit on PostgreSQL): every distinct application is
+/// submitted exactly once with its own audit record, event and key; of two submissions of one
+/// application with different keys exactly one wins; a key retried gets the same application.
+async fn a_crowd_submitting_at_once_is_written_whole(backend: Backend) {
+    let w = World::new(backend).await;
+    let mut people = Vec::new();
+    for n in 0..24 {
+        let who = w.who(&format!("crowd-{n}"), Role::Applicant);
+        let app = w.draft(&who).await;
+        people.push((who, app));
+    }
+    let keys: Vec<&'static str> = (0..24)
+        .map(|n| &*Box::leak(format!("crowd-key-{n}").into_boxed_str()))
+        .collect();
+    let mut tries = Vec::new();
+    for (n, (who, app)) in people.iter().enumerate() {
+        tries.push(submit_owned(
+            w.svc.clone(),
+            who.clone(),
+            app.clone(),
+            keys[n],
+        ));
+        if n % 6 == 0 {
+            // The same key retried, and a second device racing with another key.
+            tries.push(submit_owned(
+                w.svc.clone(),
+                who.clone(),
+                app.clone(),
+                keys[n],
+            ));
+            tries.push(submit_owned(
+                w.svc.clone(),
+                who.clone(),
+                app.clone(),
+                "other-device",
+            ));
+        }
+    }
+    let results = all(tries).await;
+    let mut winners = std::collections::HashMap::new();
+    for r in &results {
+        match r {
+            Ok(resp) => {
+                let a = resp.application.as_ref().unwrap();
+                assert_eq!(a.status, common::ApplicationStatus::Submitted as i32);
+                if !resp.replayed {
+                    *winners.entry(a.application_id.clone()).or_insert(0) += 1;
+                }
+            }
+            Err(status) => {
+                assert_eq!(status.code(), Code::Aborted, "{status:?}");
+                assert_eq!(status.message(), "申请已被他人处理，请刷新");
+            }
+        }
+    }
+    assert_eq!(winners.len(), 24, "every application submitted");
+    assert!(winners.values().all(|n| *n == 1), "each exactly once");
+    assert_eq!(w.count("audit_entries", "AND action = 'submit'").await, 24);
+    assert_eq!(
+        w.count(
+            "outbox_events",
+            "AND topic = 'review.application_status_changed'"
+        )
+        .await,
+        24
+    );
+    assert_eq!(
+        w.count("idempotency_keys", "AND scope = 'submit'").await,
+        24
+    );
+    for (_, app) in &people {
+        let v = w.verify(&app.application_id).await;
+        assert!(v.intact);
+        assert_eq!(v.records_checked, 2, "create + submit");
+        assert_eq!(w.stored_head(&app.application_id).await.0, 2);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_a_crowd_submitting_at_once_is_written_whole() {
+    a_crowd_submitting_at_once_is_written_whole(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_a_crowd_submitting_at_once_is_written_whole() {
+    a_crowd_submitting_at_once_is_written_whole(Backend::Sqlite).await;
+}
+
+/// The statement group commit uses, on PostgreSQL: several guarded changes in one statement;
+/// a change whose guard does not match writes nothing and the others are written; a unique
+/// violation in one change writes nothing for any.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_one_statement_writes_many_guarded_changes() {
+    use jifen_review::store::entities::application;
+    use jifen_review::store::repo::{self, Guarded, Row};
+
+    let w = World::new(Backend::Postgres).await;
+    let mut apps = Vec::new();
+    for n in 0..3 {
+        apps.push(w.draft(&w.who(&format!("many-{n}"), Role::Applicant)).await);
+    }
+    let change = |app: &pb::Application, version: i64, key: &str| Guarded {
+        tenant: w.tenant.clone(),
+        id: app.application_id.clone(),
+        sets: vec![
+            (application::Column::Version, (version + 1).into()),
+            (
+                application::Column::SubmittedAt,
+                Some(chrono::Utc::now()).into(),
+            ),
+            (
+                application::Column::ClaimedScore,
+                Some(vec![1u8, 2, 255]).into(),
+            ),
+            (application::Column::Total, Option::<i64>::None.into()),
+        ],
+        version: Some(version),
+        audit_sequence: 1,
+        rows: vec![Row::idempotency_key(
+            &w.tenant,
+            "many",
+            "test",
+            key,
+            &app.application_id,
+        )],
+        drop_claims: true,
+    };
+    let (a, b, c) = (&apps[0], &apps[1], &apps[2]);
+    let stale = change(b, b.version - 1, "kb");
+    let written = repo::write_guarded_many(
+        &w.db,
+        &[
+            &change(a, a.version, "ka"),
+            &stale,
+            &change(c, c.version, "kc"),
+        ],
+    )
+    .await
+    .unwrap();
+    let mut ids: Vec<_> = written.iter().map(|m| m.id.clone()).collect();
+    ids.sort();
+    let mut want = vec![a.application_id.clone(), c.application_id.clone()];
+    want.sort();
+    assert_eq!(ids, want, "the stale change is left out");
+    assert!(written.iter().all(|m| m.version == a.version + 1));
+    assert!(
+        written
+            .iter()
+            .all(|m| m.claimed_score.as_deref() == Some(&[1u8, 2, 255][..]) && m.total.is_none()),
+        "values arrive as written"
+    );
+    assert_eq!(w.count("idempotency_keys", "AND scope = 'test'").await, 2);
+
+    // Two changes inserting the same key: the statement fails and writes neither.
+    let (a2, c2) = (
+        change(a, a.version + 1, "dup"),
+        change(c, c.version + 1, "dup"),
+    );
+    assert!(repo::write_guarded_many(&w.db, &[&a2, &c2]).await.is_err());
+    assert_eq!(w.count("idempotency_keys", "AND scope = 'test'").await, 2);
+    assert_eq!(
+        w.count(
+            "applications",
+            &format!(
+                "AND version = {} AND id IN ('{}', '{}')",
+                a.version + 1,
+                a.application_id,
+                c.application_id
+            )
+        )
+        .await,
+        2,
+        "both rows as they were"
+    );
+}

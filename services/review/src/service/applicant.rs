@@ -15,8 +15,8 @@ use sea_orm::{
 use serde_json::{Value, json};
 
 use super::{
-    Move, Review, apply_move, expect_version, is_family, is_unique_violation, move_application,
-    new_id, next_token, page,
+    Move, Review, apply_move, expect_version, guarded_move, is_family, is_unique_violation,
+    move_application, new_id, next_token, page,
 };
 use crate::convert::{self, Actor, application_to_proto, claims_of, mask_id, mask_name, summary};
 use crate::domain::audit::GENESIS_HASH;
@@ -495,7 +495,11 @@ impl Review {
             &app.id,
         );
         let written = if self.db.get_database_backend() == DbBackend::Postgres {
-            move_application(&self.db, mv, Some(key)).await
+            // One statement, shared with the submissions arriving meanwhile (group commit).
+            match guarded_move(mv, Some(key)) {
+                Ok(change) => self.group_commit.write(&self.db, change).await,
+                Err(err) => Err(err),
+            }
         } else {
             let txn = self.db.begin().await?;
             match move_application(&txn, mv, Some(key)).await {

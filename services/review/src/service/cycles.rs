@@ -423,6 +423,7 @@ impl Review {
                 return Err(ReviewError::StaleVersion);
             }
         }
+        self.config.clear();
         Ok(sla_to_proto(&policy, current + 1))
     }
 
@@ -510,6 +511,7 @@ impl Review {
                 return Err(ReviewError::StaleVersion);
             }
         }
+        self.config.clear();
         Ok(pb::WorkingCalendar {
             year: cal.year,
             holidays: cal.holidays,

@@ -2,6 +2,7 @@
 //! `grpc.rs` only unwraps requests and maps errors; the rules live in `domain/`.
 
 mod applicant;
+mod config_cache;
 mod cycles;
 mod objections;
 mod staff;
@@ -9,14 +10,13 @@ mod verification;
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use jifen_kit::auth::Caller;
 use jifen_kit::outbox::Dispatcher;
 use jifen_proto::common::v1 as common;
 use jifen_proto::common::v1::ApplicationStatus as Status;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryTrait,
+    ActiveModelTrait, ActiveValue, ActiveValue::Set, ConnectionTrait, DatabaseConnection, Iterable,
 };
 use serde_json::Value;
 
@@ -28,7 +28,9 @@ use crate::error::ReviewError;
 use crate::events;
 use crate::score_source::ScoreSource;
 use crate::store::entities::application;
+use crate::store::group_commit::GroupCommit;
 use crate::store::repo;
+use config_cache::ConfigCache;
 
 /// Default and maximum page sizes of list rpcs.
 const PAGE_DEFAULT: u64 = 50;
@@ -41,6 +43,10 @@ pub struct Review {
     pub(crate) scores: Arc<dyn ScoreSource>,
     pub(crate) dispatcher: Option<Dispatcher>,
     pub(crate) applicant_directory: ApplicantDirectory,
+    /// Submissions' writes on PostgreSQL, batched (see [`GroupCommit`]).
+    pub(crate) group_commit: GroupCommit,
+    /// SLA policies and working calendars (see [`ConfigCache`]).
+    pub(crate) config: ConfigCache,
 }
 
 impl std::fmt::Debug for Review {
@@ -59,6 +65,8 @@ impl Review {
             scores,
             dispatcher: None,
             applicant_directory: ApplicantDirectory::default(),
+            group_commit: GroupCommit::default(),
+            config: ConfigCache::default(),
         }
     }
 
@@ -106,7 +114,16 @@ impl Review {
         status: Status,
     ) -> Result<Option<DateTime<Utc>>, ReviewError> {
         let now = Utc::now();
-        let (policy, cal) = repo::sla_and_calendar(conn, tenant, now).await?;
+        let year = crate::domain::calendar::local_date(now).year();
+        let (policy, cal) = match self.config.get(tenant, year) {
+            Ok(cached) => cached,
+            Err(generation) => {
+                let (policy, cal) = repo::sla_and_calendar(conn, tenant, now).await?;
+                self.config
+                    .put(generation, tenant, year, policy, cal.clone());
+                (policy, cal)
+            }
+        };
         Ok(policy.days_for(status).map(|days| cal.due_at(now, days)))
     }
 }
@@ -144,6 +161,15 @@ pub(crate) async fn move_application<C: ConnectionTrait>(
     mv: Move<'_>,
     extra: Option<repo::Row>,
 ) -> Result<application::Model, ReviewError> {
+    repo::write_guarded(conn, &guarded_move(mv, extra)?).await
+}
+
+/// The guarded change [`move_application`] writes: the transition checked, the versioned update
+/// with the new audit head, the audit record, the outbox event and `extra`.
+pub(crate) fn guarded_move(
+    mv: Move<'_>,
+    extra: Option<repo::Row>,
+) -> Result<repo::Guarded, ReviewError> {
     let app = mv.app;
     let from = from_i32(app.status);
     state_machine::check(from, mv.to)?;
@@ -170,13 +196,12 @@ pub(crate) async fn move_application<C: ConnectionTrait>(
     changes.updated_at = Set(Utc::now());
     changes.audit_sequence = Set(chained.entry.sequence);
     changes.audit_head = Set(chained.hash.clone());
-    let update = application::Entity::update_many()
-        .set(changes)
-        .filter(application::Column::Id.eq(app.id.clone()))
-        .filter(application::Column::Tenant.eq(app.tenant.clone()))
-        .filter(application::Column::Version.eq(mv.expected))
-        .filter(application::Column::AuditSequence.eq(app.audit_sequence))
-        .into_query();
+    let sets = application::Column::iter()
+        .filter_map(|column| match changes.get(column) {
+            ActiveValue::Set(value) => Some((column, value)),
+            _ => None,
+        })
+        .collect();
     let payload = common::ApplicationStatusChanged {
         application_id: app.id.clone(),
         application_number: app.number.clone(),
@@ -201,7 +226,15 @@ pub(crate) async fn move_application<C: ConnectionTrait>(
         repo::Row::outbox(&event),
     ];
     rows.extend(extra);
-    repo::write_guarded(conn, &app.tenant, &app.id, update, &rows, true).await
+    Ok(repo::Guarded {
+        tenant: app.tenant.clone(),
+        id: app.id.clone(),
+        sets,
+        version: Some(mv.expected),
+        audit_sequence: app.audit_sequence,
+        rows,
+        drop_claims: true,
+    })
 }
 
 /// Returns the audit record (sequence filled in on append) of `actor` doing `action` on `app`.

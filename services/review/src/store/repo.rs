@@ -3,12 +3,11 @@
 use chrono::{DateTime, Datelike, Utc};
 use jifen_kit::outbox;
 use sea_orm::sea_query::{
-    Alias, Asterisk, CommonTableExpression, DynIden, Expr, ExprTrait, Func, InsertStatement,
-    IntoIden, Query, UpdateStatement, WithClause,
+    Alias, Asterisk, DynIden, Expr, ExprTrait, Func, InsertStatement, IntoIden, Query,
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, IdenStatic, Iterable,
-    QueryFilter, QueryOrder, QueryTrait, Value,
+    QueryFilter, QueryOrder, Statement, Value,
 };
 
 use super::entities::{
@@ -264,110 +263,260 @@ impl Row {
         }
     }
 
-    /// `INSERT INTO <table> (<columns>) SELECT <values> [FROM <gate>]`: with a gate, the row is
-    /// written only if the gate (a CTE) has a row.
-    fn insert(&self, gate: Option<&str>) -> Result<InsertStatement, ReviewError> {
-        let mut select = Query::select();
-        for (_, value) in &self.values {
-            select.expr(Expr::val(value.clone()));
-        }
-        if let Some(gate) = gate {
-            select.from(Alias::new(gate));
-        }
+    /// `INSERT INTO <table> (<columns>) VALUES (<values>)`.
+    fn insert(&self) -> Result<InsertStatement, ReviewError> {
         let mut insert = Query::insert();
         insert
             .into_table(self.table.clone())
             .columns(self.values.iter().map(|(c, _)| c.clone()))
-            .select_from(select)
+            .values(self.values.iter().map(|(_, v)| Expr::val(v.clone())))
             .map_err(|e| ReviewError::Internal(e.to_string()))?;
         Ok(insert)
     }
 }
 
-/// Name of the CTE holding the updated application row in [`write_guarded`].
-const MOVED: &str = "moved";
+/// One guarded change of an application, as [`write_guarded`] writes it: `sets` written to the
+/// application row of `tenant` only if nobody changed it since it was read (its audit sequence
+/// is still `audit_sequence` and, when given, its version still `version`) and, only when it
+/// matched, `rows` inserted and (with `drop_claims`) the application's queue claims deleted.
+#[derive(Debug)]
+pub struct Guarded {
+    pub tenant: String,
+    pub id: String,
+    pub sets: Vec<(application::Column, Value)>,
+    pub version: Option<i64>,
+    pub audit_sequence: i64,
+    pub rows: Vec<Row>,
+    pub drop_claims: bool,
+}
 
-/// Runs `update` (an update of exactly one application row of `tenant`, filtered so that it
-/// matches only if nobody changed the row since it was read: version and/or audit head) and,
-/// only when it matched, inserts `rows` and (with `drop_claims`) deletes the application's queue
-/// claims. Returns the row as written, or StaleVersion when the update matched nothing.
+impl Guarded {
+    /// What a statement for this change looks like: changes of one shape share a statement.
+    pub fn shape(&self) -> Vec<String> {
+        let mut shape: Vec<String> = self
+            .sets
+            .iter()
+            .map(|(c, _)| c.as_str().to_owned())
+            .collect();
+        shape.push(format!("version:{}", self.version.is_some()));
+        for row in &self.rows {
+            shape.push(row.table.to_string());
+            shape.extend(row.values.iter().map(|(c, _)| c.to_string()));
+        }
+        shape.push(format!("claims:{}", self.drop_claims));
+        shape
+    }
+}
+
+/// Writes `change`. Returns the row as written, or StaleVersion when the guard did not match.
 ///
-/// On PostgreSQL this is ONE statement (data-modifying CTEs gated on the updated row), so it is
-/// atomic on its own and costs one round trip; elsewhere the statements run one by one and the
-/// caller's transaction makes them atomic.
+/// On PostgreSQL this is ONE statement (see [`write_guarded_many`]), so it is atomic on its own
+/// and costs one round trip; elsewhere the statements run one by one and the caller's
+/// transaction makes them atomic.
 pub async fn write_guarded<C: ConnectionTrait>(
     conn: &C,
-    tenant: &str,
-    id: &str,
-    update: UpdateStatement,
-    rows: &[Row],
-    drop_claims: bool,
+    change: &Guarded,
 ) -> Result<application::Model, ReviewError> {
-    let claims = |gated: bool| {
+    if conn.get_database_backend() == DbBackend::Postgres {
+        return write_guarded_many(conn, &[change])
+            .await?
+            .pop()
+            .ok_or(ReviewError::StaleVersion);
+    }
+    let mut update = application::Entity::update_many()
+        .filter(application::Column::Id.eq(&change.id))
+        .filter(application::Column::Tenant.eq(&change.tenant))
+        .filter(application::Column::AuditSequence.eq(change.audit_sequence));
+    if let Some(version) = change.version {
+        update = update.filter(application::Column::Version.eq(version));
+    }
+    for (column, value) in &change.sets {
+        update = update.col_expr(*column, Expr::val(value.clone()));
+    }
+    if update.exec(conn).await?.rows_affected != 1 {
+        return Err(ReviewError::StaleVersion);
+    }
+    for row in &change.rows {
+        conn.execute(&row.insert()?).await?;
+    }
+    if change.drop_claims {
         let mut delete = Query::delete();
         delete
             .from_table(queue_claim::Entity)
-            .and_where(queue_claim::Column::Tenant.eq(tenant));
-        if gated {
-            delete.and_where(
-                Expr::col(queue_claim::Column::ApplicationId).in_subquery(
-                    Query::select()
-                        .column(application::Column::Id)
-                        .from(Alias::new(MOVED))
-                        .to_owned(),
-                ),
-            );
-        } else {
-            delete.and_where(queue_claim::Column::ApplicationId.eq(id));
-        }
-        delete
+            .and_where(queue_claim::Column::Tenant.eq(&change.tenant))
+            .and_where(queue_claim::Column::ApplicationId.eq(&change.id));
+        conn.execute(&delete).await?;
+    }
+    application(conn, &change.tenant, &change.id).await
+}
+
+/// PostgreSQL only: writes `changes` (distinct applications, one [`Guarded::shape`]) in ONE
+/// statement, hence one round trip and one commit for all of them. The values travel as JSON
+/// arrays of records (`jsonb_to_recordset`), so the statement's text depends on the shape only,
+/// never on how many changes there are: it is prepared once per connection. The update is a CTE
+/// `moved` returning the rows that matched their guard; each row is inserted only if its
+/// application is in `moved`, and so are the claims deleted. Returns the moved rows: a change
+/// whose guard did not match writes nothing and is missing; an error (a unique violation)
+/// writes nothing for any of them.
+pub async fn write_guarded_many<C: ConnectionTrait>(
+    conn: &C,
+    changes: &[&Guarded],
+) -> Result<Vec<application::Model>, ReviewError> {
+    let Some(first) = changes.first() else {
+        return Ok(Vec::new());
     };
-    if conn.get_database_backend() == DbBackend::Postgres {
-        let mut update = update;
-        update.returning_all();
-        let mut with = WithClause::new();
-        with.cte(
-            CommonTableExpression::new()
-                .query(update)
-                .table_name(Alias::new(MOVED))
-                .to_owned(),
+    if changes.iter().any(|c| c.shape() != first.shape()) {
+        return Err(ReviewError::Internal(
+            "guarded changes of different shapes in one statement".into(),
+        ));
+    }
+    let mut values = Vec::new();
+    // The application rows: their key and guard, then the columns written.
+    let mut guards = vec![
+        ("_id".to_owned(), "text"),
+        ("_tenant".to_owned(), "text"),
+        ("_sequence".to_owned(), "bigint"),
+        ("_version".to_owned(), "bigint"),
+    ];
+    for (column, value) in &first.sets {
+        guards.push((column.as_str().to_owned(), sql_type(value)?));
+    }
+    let records = changes
+        .iter()
+        .map(|c| {
+            let mut record = serde_json::Map::new();
+            record.insert("_id".into(), c.id.clone().into());
+            record.insert("_tenant".into(), c.tenant.clone().into());
+            record.insert("_sequence".into(), c.audit_sequence.into());
+            record.insert("_version".into(), c.version.into());
+            for (column, value) in &c.sets {
+                record.insert(column.as_str().to_owned(), json_of(value)?);
+            }
+            Ok(serde_json::Value::Object(record))
+        })
+        .collect::<Result<Vec<_>, ReviewError>>()?;
+    values.push(Value::from(serde_json::Value::Array(records)));
+    let set_list = first
+        .sets
+        .iter()
+        .map(|(c, _)| format!("\"{0}\" = v.\"{0}\"", c.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let version_guard = if first.version.is_some() {
+        " AND a.version = v._version"
+    } else {
+        ""
+    };
+    let mut sql = format!(
+        "WITH v AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS v({})), \
+         moved AS (UPDATE applications AS a SET {set_list} FROM v \
+         WHERE a.id = v._id AND a.tenant = v._tenant AND a.audit_sequence = v._sequence{version_guard} \
+         RETURNING a.*)",
+        record_type(&guards)
+    );
+    // The rows beside each update, position by position (one shape: the same tables).
+    for (i, row) in first.rows.iter().enumerate() {
+        let mut columns = vec![("_gate".to_owned(), "text")];
+        for (column, value) in &row.values {
+            columns.push((column.to_string(), sql_type(value)?));
+        }
+        let records = changes
+            .iter()
+            .map(|c| {
+                let mut record = serde_json::Map::new();
+                record.insert("_gate".into(), c.id.clone().into());
+                for (column, value) in &c.rows[i].values {
+                    record.insert(column.to_string(), json_of(value)?);
+                }
+                Ok(serde_json::Value::Object(record))
+            })
+            .collect::<Result<Vec<_>, ReviewError>>()?;
+        values.push(Value::from(serde_json::Value::Array(records)));
+        let names = row
+            .values
+            .iter()
+            .map(|(c, _)| format!("\"{c}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        sql.push_str(&format!(
+            ", w{i} AS (INSERT INTO \"{table}\" ({names}) SELECT {names} \
+             FROM jsonb_to_recordset(${n}::jsonb) AS r({types}) \
+             WHERE r._gate IN (SELECT id FROM moved))",
+            table = row.table,
+            n = values.len(),
+            types = record_type(&columns)
+        ));
+    }
+    if first.drop_claims {
+        sql.push_str(
+            ", dropped AS (DELETE FROM queue_claims AS q USING moved AS m \
+             WHERE q.tenant = m.tenant AND q.application_id = m.id)",
         );
-        for (i, row) in rows.iter().enumerate() {
-            with.cte(
-                CommonTableExpression::new()
-                    .query(row.insert(Some(MOVED))?)
-                    .table_name(Alias::new(format!("w{i}")))
-                    .to_owned(),
-            );
+    }
+    sql.push_str(" SELECT * FROM moved");
+    conn.query_all_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        sql,
+        values,
+    ))
+    .await?
+    .iter()
+    .map(|row| application::Model::from_query_result(row, "").map_err(ReviewError::from))
+    .collect()
+}
+
+/// `"name" type, ...`: the record type of a `jsonb_to_recordset`.
+fn record_type(columns: &[(String, &str)]) -> String {
+    columns
+        .iter()
+        .map(|(name, ty)| format!("\"{name}\" {ty}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The PostgreSQL type of a column holding `value` (the kinds guarded writes carry).
+fn sql_type(value: &Value) -> Result<&'static str, ReviewError> {
+    Ok(match value {
+        Value::Bool(_) => "boolean",
+        Value::Int(_) => "integer",
+        Value::BigInt(_) => "bigint",
+        Value::Double(_) => "double precision",
+        Value::String(_) => "text",
+        Value::Bytes(_) => "bytea",
+        Value::Json(_) => "jsonb",
+        Value::ChronoDateTimeUtc(_) => "timestamptz",
+        Value::Uuid(_) => "uuid",
+        other => {
+            return Err(ReviewError::Internal(format!(
+                "guarded write: unsupported value {other:?}"
+            )));
         }
-        if drop_claims {
-            with.cte(
-                CommonTableExpression::new()
-                    .query(claims(true))
-                    .table_name(Alias::new("dropped_claims"))
-                    .to_owned(),
-            );
+    })
+}
+
+/// `value` as it travels in a `jsonb_to_recordset` record (read back by the column's type).
+fn json_of(value: &Value) -> Result<serde_json::Value, ReviewError> {
+    use serde_json::Value as J;
+    Ok(match value {
+        Value::Bool(v) => v.map_or(J::Null, J::from),
+        Value::Int(v) => v.map_or(J::Null, J::from),
+        Value::BigInt(v) => v.map_or(J::Null, J::from),
+        Value::Double(v) => v.map_or(J::Null, J::from),
+        Value::String(v) => v.clone().map_or(J::Null, J::from),
+        Value::Bytes(v) => v
+            .as_ref()
+            .map_or(J::Null, |b| J::from(format!("\\x{}", hex::encode(b)))),
+        Value::Json(v) => v.as_deref().cloned().unwrap_or(J::Null),
+        Value::ChronoDateTimeUtc(v) => v.map_or(J::Null, |t| {
+            J::from(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+        }),
+        Value::Uuid(v) => v.map_or(J::Null, |u| J::from(u.to_string())),
+        other => {
+            return Err(ReviewError::Internal(format!(
+                "guarded write: unsupported value {other:?}"
+            )));
         }
-        let select = Query::select()
-            .column(Asterisk)
-            .from(Alias::new(MOVED))
-            .to_owned();
-        let row = conn.query_one(&with.query(select)).await?;
-        return match row {
-            Some(row) => Ok(application::Model::from_query_result(&row, "")?),
-            None => Err(ReviewError::StaleVersion),
-        };
-    }
-    if conn.execute(&update).await?.rows_affected() != 1 {
-        return Err(ReviewError::StaleVersion);
-    }
-    for row in rows {
-        conn.execute(&row.insert(None)?).await?;
-    }
-    if drop_claims {
-        conn.execute(&claims(false)).await?;
-    }
-    application(conn, tenant, id).await
+    })
 }
 
 /// Appends an audit record after `app`'s last one (the head stored on `app`) and moves the head,
@@ -383,26 +532,23 @@ pub async fn append_audit<C: ConnectionTrait>(
 ) -> Result<application::Model, ReviewError> {
     entry.sequence = app.audit_sequence + 1;
     let chained = chain(entry, &app.audit_head);
-    let update = application::Entity::update_many()
-        .col_expr(
-            application::Column::AuditSequence,
-            Expr::value(chained.entry.sequence),
-        )
-        .col_expr(
-            application::Column::AuditHead,
-            Expr::value(chained.hash.clone()),
-        )
-        .filter(application::Column::Id.eq(app.id.clone()))
-        .filter(application::Column::Tenant.eq(app.tenant.clone()))
-        .filter(application::Column::AuditSequence.eq(app.audit_sequence))
-        .into_query();
     write_guarded(
         conn,
-        &app.tenant,
-        &app.id,
-        update,
-        &[Row::audit(&chained, due_at)],
-        false,
+        &Guarded {
+            tenant: app.tenant.clone(),
+            id: app.id.clone(),
+            sets: vec![
+                (
+                    application::Column::AuditSequence,
+                    chained.entry.sequence.into(),
+                ),
+                (application::Column::AuditHead, chained.hash.clone().into()),
+            ],
+            version: None,
+            audit_sequence: app.audit_sequence,
+            rows: vec![Row::audit(&chained, due_at)],
+            drop_claims: false,
+        },
     )
     .await
 }
