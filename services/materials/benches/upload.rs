@@ -82,9 +82,16 @@ fn file(i: usize, round: &str, size: usize) -> Vec<u8> {
     bytes
 }
 
+/// The tenant of this run: its own each time, so a PostgreSQL database kept from an earlier run
+/// holds no duplicates of this run's files.
+fn tenant() -> &'static str {
+    static TENANT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TENANT.get_or_init(|| format!("bench-{}", uuid::Uuid::now_v7().simple()))
+}
+
 fn caller() -> Caller {
     Caller {
-        tenant: "bench".to_owned(),
+        tenant: tenant().to_owned(),
         subject: "bench-applicant".to_owned(),
         roles: vec![Role::Applicant],
         street: None,
@@ -157,7 +164,7 @@ async fn direct_path(
         .client
         .put_object()
         .bucket(&blob.bucket)
-        .key(format!("tenants/bench/direct/{round}/{i}"))
+        .key(format!("tenants/{}/direct/{round}/{i}", tenant()))
         .content_type("application/pdf")
         .content_length(body.len() as i64)
         .checksum_sha256(checksum)
