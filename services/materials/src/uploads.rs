@@ -15,7 +15,7 @@ use sea_orm::{
 use crate::convert::{self, action};
 use crate::domain::declaration;
 use crate::error::MaterialsError;
-use crate::service::{LogEntry, Materials, uploader_role};
+use crate::service::{LogEntry, Materials, by_key, uploader_role};
 use crate::store::{application, material, status};
 
 /// Indicator code of evidence attached to an objection (may be uploaded after submission).
@@ -357,11 +357,13 @@ impl Materials {
                 )
                 .await?;
                 if let Some(old_id) = &m.replaces_material_id
-                    && let Some(old) = material::Entity::find_by_id(old_id.clone())
-                        .filter(material::Column::Tenant.eq(&m.tenant))
-                        .filter(material::Column::Status.eq(status::AVAILABLE))
-                        .one(&txn)
-                        .await?
+                    && let Some(old) = by_key(
+                        material::Entity::find_by_id(old_id.clone())
+                            .filter(material::Column::Tenant.eq(&m.tenant))
+                            .filter(material::Column::Status.eq(status::AVAILABLE)),
+                        &txn,
+                    )
+                    .await?
                 {
                     let mut superseded: material::ActiveModel = old.into();
                     superseded.status = Set(status::REPLACED.to_owned());
@@ -457,7 +459,6 @@ impl Materials {
         let query = material::Entity::find_by_id(material_id.to_owned())
             .filter(material::Column::Tenant.eq(&caller.tenant))
             .expr_as(Expr::SubQuery(None, Box::new(used.into())), "used_bytes")
-            .limit(1)
             .build(self.db.get_database_backend());
         let row = self
             .db
@@ -598,11 +599,12 @@ impl Materials {
         caller: &Caller,
         material_id: &str,
     ) -> Result<material::Model, MaterialsError> {
-        material::Entity::find_by_id(material_id.to_owned())
-            .filter(material::Column::Tenant.eq(&caller.tenant))
-            .limit(1)
-            .one(&self.db)
-            .await?
-            .ok_or(MaterialsError::NotFound("材料"))
+        by_key(
+            material::Entity::find_by_id(material_id.to_owned())
+                .filter(material::Column::Tenant.eq(&caller.tenant)),
+            &self.db,
+        )
+        .await?
+        .ok_or(MaterialsError::NotFound("材料"))
     }
 }
