@@ -67,6 +67,9 @@ pub async fn connect(
         let _ = bootstrap.close().await;
         let mut options = ConnectOptions::new(config.url.clone());
         options.set_schema_search_path(component.to_owned());
+        // A ping on every checkout costs a network round trip per query; only connections idle
+        // long enough to have been dropped by the server or a proxy are tested.
+        options.test_before_acquire_if_idle_for(Duration::from_secs(30));
         options
     } else {
         std::fs::create_dir_all(data_dir)
@@ -79,6 +82,9 @@ pub async fn connect(
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
         });
+        // A file on the local disk cannot hang up: the ping sqlx sends on every checkout would
+        // only add a hop to the connection's worker thread per query.
+        options.test_before_acquire(false);
         options
     };
     options

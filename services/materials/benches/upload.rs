@@ -3,9 +3,15 @@
 //! an equivalent presigned URL made by the bench itself (same signed type, length and checksum
 //! headers), in the same run. Goal: the presigned path reaches ≥ 0.8 of the direct throughput.
 //!
-//! `cargo bench -p jifen-materials --bench upload`. Knobs: `JIFEN_BENCH_FILES` (default 200),
-//! `JIFEN_BENCH_BYTES` (default 1 MiB), `JIFEN_BENCH_CONCURRENCY` (default 8),
-//! `JIFEN_BENCH_PG_URL` (PostgreSQL instead of the embedded SQLite file).
+//! The two paths alternate in rounds of `FILES / ROUNDS` files each (the machine is shared and
+//! its speed swings within seconds); the ratio is of the summed times, with the spread of the
+//! per-round ratios beside it. It also prints the process's CPU time per file of each path: the
+//! machine's two cores are the bottleneck, so CPU per file says where the time goes.
+//!
+//! `cargo bench -p jifen-materials --bench upload`. Knobs: `JIFEN_BENCH_FILES` (files per path,
+//! default 400), `JIFEN_BENCH_ROUNDS` (default 8), `JIFEN_BENCH_BYTES` (default 1 MiB),
+//! `JIFEN_BENCH_CONCURRENCY` (default 8), `JIFEN_BENCH_PG_URL` (PostgreSQL instead of the
+//! embedded SQLite file).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -37,6 +43,25 @@ fn add(counter: &AtomicU64, since: Instant) {
     );
 }
 
+/// Returns the CPU time this process has used so far (user + system, from `/proc/self/stat`),
+/// or zero where there is no such file. The machine is shared, so CPU per file is the steadier
+/// figure: wall time also counts what other processes take.
+fn cpu_time() -> Duration {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return Duration::ZERO;
+    };
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let ticks: u64 = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|t| t.parse::<u64>().ok())
+        .sum();
+    // USER_HZ is 100 on Linux.
+    Duration::from_millis(ticks * 10)
+}
+
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
@@ -57,9 +82,16 @@ fn file(i: usize, round: &str, size: usize) -> Vec<u8> {
     bytes
 }
 
+/// The tenant of this run: its own each time, so a PostgreSQL database kept from an earlier run
+/// holds no duplicates of this run's files.
+fn tenant() -> &'static str {
+    static TENANT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TENANT.get_or_init(|| format!("bench-{}", uuid::Uuid::now_v7().simple()))
+}
+
 fn caller() -> Caller {
     Caller {
-        tenant: "bench".to_owned(),
+        tenant: tenant().to_owned(),
         subject: "bench-applicant".to_owned(),
         roles: vec![Role::Applicant],
         street: None,
@@ -132,7 +164,7 @@ async fn direct_path(
         .client
         .put_object()
         .bucket(&blob.bucket)
-        .key(format!("tenants/bench/direct/{round}/{i}"))
+        .key(format!("tenants/{}/direct/{round}/{i}", tenant()))
         .content_type("application/pdf")
         .content_length(body.len() as i64)
         .checksum_sha256(checksum)
@@ -171,7 +203,9 @@ where
 
 #[tokio::main]
 async fn main() {
-    let n = env_or("JIFEN_BENCH_FILES", 200);
+    let files = env_or("JIFEN_BENCH_FILES", 400);
+    let rounds = env_or("JIFEN_BENCH_ROUNDS", 8).max(1);
+    let per_round = files.div_ceil(rounds).max(1);
     let size = env_or("JIFEN_BENCH_BYTES", 1024 * 1024);
     let concurrency = env_or("JIFEN_BENCH_CONCURRENCY", 8);
 
@@ -204,7 +238,7 @@ async fn main() {
     let svc = Materials::new(db, blob.clone());
     let http = reqwest::Client::new();
 
-    let round = |name: &'static str| {
+    let round = |name: String| {
         let svc = svc.clone();
         let blob = blob.clone();
         let http = http.clone();
@@ -217,12 +251,13 @@ async fn main() {
                     let svc = svc.clone();
                     let blob = blob.clone();
                     let http = http.clone();
-                    let body = file(i, name, size);
+                    let body = file(i, &name, size);
+                    let name = name.clone();
                     async move {
                         if presigned {
-                            presigned_path(&svc, &http, i, name, body).await;
+                            presigned_path(&svc, &http, i, &name, body).await;
                         } else {
-                            direct_path(&blob, &http, i, name, body).await;
+                            direct_path(&blob, &http, i, &name, body).await;
                         }
                     }
                 })
@@ -231,20 +266,30 @@ async fn main() {
         }
     };
     // Warm up both paths (connections, page cache, prepared statements).
-    round("warm")(false, 20.min(n)).await;
-    round("warm")(true, 20.min(n)).await;
+    round("warm".to_owned())(false, 20.min(per_round)).await;
+    round("warm".to_owned())(true, 20.min(per_round)).await;
     for counter in [&CREATE_US, &PUT_US, &CONFIRM_US] {
         counter.store(0, Ordering::Relaxed);
     }
-    // Alternate the two paths and sum their times, so both see the same machine conditions.
+    // Alternate the two paths in short slices and sum their times, so both see the same machine
+    // conditions (on a shared machine the speed swings within seconds).
     let (mut direct, mut presigned) = (Duration::ZERO, Duration::ZERO);
-    // Each round its own names: the same file twice in one application is a duplicate.
-    let rounds = [("direct-1", "presigned-1"), ("direct-2", "presigned-2")];
-    for (direct_round, presigned_round) in rounds {
-        direct += round(direct_round)(false, n).await;
-        presigned += round(presigned_round)(true, n).await;
+    let (mut direct_cpu, mut presigned_cpu) = (Duration::ZERO, Duration::ZERO);
+    let mut slice_ratios = Vec::with_capacity(rounds);
+    for r in 1..=rounds {
+        // Each round its own names: the same file twice in one application is a duplicate.
+        let cpu = cpu_time();
+        let d = round(format!("direct-{r}"))(false, per_round).await;
+        let between = cpu_time();
+        let p = round(format!("presigned-{r}"))(true, per_round).await;
+        presigned_cpu += cpu_time().saturating_sub(between);
+        direct_cpu += between.saturating_sub(cpu);
+        direct += d;
+        presigned += p;
+        slice_ratios.push(d.as_secs_f64() / p.as_secs_f64());
     }
-    let n = n * rounds.len();
+    slice_ratios.sort_by(f64::total_cmp);
+    let n = per_round * rounds;
 
     let mb = (n * size) as f64 / (1024.0 * 1024.0);
     let direct_rate = n as f64 / direct.as_secs_f64();
@@ -263,6 +308,13 @@ async fn main() {
         mb / presigned.as_secs_f64(),
         presigned.as_secs_f64()
     );
+    let cpu_per_file = |d: Duration| d.as_secs_f64() * 1000.0 / n as f64;
+    println!(
+        "  CPU per file (this process, bench client included): direct {:.2} ms, presigned {:.2} ms (ratio {:.2})",
+        cpu_per_file(direct_cpu),
+        cpu_per_file(presigned_cpu),
+        direct_cpu.as_secs_f64() / presigned_cpu.as_secs_f64().max(f64::MIN_POSITIVE)
+    );
     let per_file = |c: &AtomicU64| c.load(Ordering::Relaxed) as f64 / n as f64 / 1000.0;
     println!(
         "  presigned path per file: create {:.2} ms, PUT {:.2} ms, confirm {:.2} ms (wall, under concurrency)",
@@ -272,8 +324,11 @@ async fn main() {
     );
     let ratio = presigned_rate / direct_rate;
     println!(
-        "  ratio presigned/direct = {ratio:.2} (goal ≥ 0.80: {})",
-        if ratio >= 0.8 { "met" } else { "NOT met" }
+        "  ratio presigned/direct = {ratio:.2} (goal ≥ 0.80: {}); per round of {per_round}: min {:.2}, median {:.2}, max {:.2}",
+        if ratio >= 0.8 { "met" } else { "NOT met" },
+        slice_ratios[0],
+        slice_ratios[slice_ratios.len() / 2],
+        slice_ratios[slice_ratios.len() - 1]
     );
     println!(
         "BENCH | presigned upload (declare, PUT, confirm), {n} × {} KiB, {concurrency} at a time, {backend} | {presigned_rate:.1} files/s | direct PUT to the same endpoint {direct_rate:.1} files/s | {ratio:.2} | >= 0.8 | {}",

@@ -102,7 +102,7 @@ impl Materials {
             return Err(MaterialsError::StaleVersion);
         }
         let row = upload_policy::ActiveModel {
-            tenant: Set(tenant),
+            tenant: Set(tenant.clone()),
             policy: Set(json),
             version: Set(version + 1),
             updated_by: Set(caller.subject.clone()),
@@ -114,6 +114,7 @@ impl Materials {
             row.insert(&txn).await?;
         }
         txn.commit().await?;
+        self.remember_policy(&tenant, &policy, version + 1);
         Ok(to_proto(&policy, version + 1))
     }
 }

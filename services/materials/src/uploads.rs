@@ -5,16 +5,17 @@ use jifen_kit::auth::{Caller, Role};
 use jifen_kit::blob::tenant_key;
 use jifen_proto::common::v1::ApplicationStatus;
 use jifen_proto::materials::v1 as pb;
-use sea_orm::sea_query::{Expr, Func, OnConflict};
+use sea_orm::sea_query::{Alias, Expr, Func, OnConflict, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait,
+    FromQueryResult, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    TransactionTrait,
 };
 
 use crate::convert::{self, action};
 use crate::domain::declaration;
 use crate::error::MaterialsError;
-use crate::service::{LogEntry, Materials, uploader_role};
+use crate::service::{LogEntry, Materials, by_key, uploader_role};
 use crate::store::{application, material, status};
 
 /// Indicator code of evidence attached to an objection (may be uploaded after submission).
@@ -112,7 +113,7 @@ impl Materials {
         let tenant = caller.tenant.as_str();
         // Policy, application and its live materials in one round trip.
         let ((policy, _), app, live) = tokio::try_join!(
-            self.policy(tenant),
+            self.upload_policy(tenant),
             self.application(&self.db, tenant, &new.application_id),
             self.live_materials(tenant, &new.application_id)
         )?;
@@ -277,11 +278,11 @@ impl Materials {
         caller: &Caller,
         req: pb::ConfirmUploadRequest,
     ) -> Result<pb::Material, MaterialsError> {
-        // The material and the tenant's policy in one round trip (the material is in the
-        // caller's tenant or not found).
-        let (m, (policy, _)) = tokio::try_join!(
-            self.material_in_tenant(caller, &req.material_id),
-            self.policy(&caller.tenant)
+        // The material with its application's usage, and the tenant's policy, in one round
+        // trip (the material is in the caller's tenant or not found).
+        let ((m, used), (policy, _)) = tokio::try_join!(
+            self.material_with_usage(caller, &req.material_id),
+            self.upload_policy(&caller.tenant)
         )?;
         if m.uploaded_by != caller.subject {
             return Err(MaterialsError::PermissionDenied);
@@ -299,11 +300,9 @@ impl Materials {
             _ => return Err(MaterialsError::NotFound("材料")),
         }
         let size = u64::try_from(m.size_bytes).unwrap_or_default();
-        // The object checks (HEAD + ranged GET) and the application's usage run together.
-        let (mut verdict, used) = tokio::try_join!(
-            self.inspect(&m.object_key, size, &m.content_type, &m.sha256, &policy),
-            self.available_bytes(&m)
-        )?;
+        let mut verdict = self
+            .inspect(&m.object_key, size, &m.content_type, &m.sha256, &policy)
+            .await?;
         if verdict.is_ok() && used.saturating_add(size) > policy.max_application_bytes {
             verdict = Err((
                 "application_quota_exceeded",
@@ -358,11 +357,13 @@ impl Materials {
                 )
                 .await?;
                 if let Some(old_id) = &m.replaces_material_id
-                    && let Some(old) = material::Entity::find_by_id(old_id.clone())
-                        .filter(material::Column::Tenant.eq(&m.tenant))
-                        .filter(material::Column::Status.eq(status::AVAILABLE))
-                        .one(&txn)
-                        .await?
+                    && let Some(old) = by_key(
+                        material::Entity::find_by_id(old_id.clone())
+                            .filter(material::Column::Tenant.eq(&m.tenant))
+                            .filter(material::Column::Status.eq(status::AVAILABLE)),
+                        &txn,
+                    )
+                    .await?
                 {
                     let mut superseded: material::ActiveModel = old.into();
                     superseded.status = Set(status::REPLACED.to_owned());
@@ -426,29 +427,47 @@ impl Materials {
             .await?)
     }
 
-    /// Returns the bytes of the application's usable materials, leaving out the one `m`
-    /// replaces (one aggregate query).
-    async fn available_bytes(&self, m: &material::Model) -> Result<u64, MaterialsError> {
-        let mut query = material::Entity::find()
-            .select_only()
-            .expr_as(
-                Func::cast_as(
-                    Func::coalesce([
-                        Func::sum(Expr::col(material::Column::SizeBytes)).into(),
-                        Expr::value(0_i64),
-                    ]),
-                    "bigint",
-                ),
-                "used",
-            )
-            .filter(material::Column::Tenant.eq(&m.tenant))
-            .filter(material::Column::ApplicationId.eq(&m.application_id))
-            .filter(material::Column::Status.eq(status::AVAILABLE));
-        if let Some(old) = &m.replaces_material_id {
-            query = query.filter(material::Column::Id.ne(old));
-        }
-        let used: Option<i64> = query.into_tuple().one(&self.db).await?;
-        Ok(used.map_or(0, |u| u64::try_from(u).unwrap_or_default()))
+    /// Returns a material of the caller's tenant (or NotFound) with the bytes of its
+    /// application's usable materials, leaving out the one it replaces: one query, the usage a
+    /// correlated sub-select.
+    async fn material_with_usage(
+        &self,
+        caller: &Caller,
+        material_id: &str,
+    ) -> Result<(material::Model, u64), MaterialsError> {
+        let siblings = Alias::new("siblings");
+        let sibling = |c: material::Column| Expr::col((siblings.clone(), c));
+        let outer = |c: material::Column| Expr::col((material::Entity, c));
+        let mut used = Query::select();
+        used.expr(Func::cast_as(
+            Func::coalesce([
+                Func::sum(sibling(material::Column::SizeBytes)).into(),
+                Expr::value(0_i64),
+            ]),
+            "bigint",
+        ))
+        .from_as(material::Entity, siblings.clone())
+        .and_where(sibling(material::Column::Tenant).eq(outer(material::Column::Tenant)))
+        .and_where(
+            sibling(material::Column::ApplicationId).eq(outer(material::Column::ApplicationId)),
+        )
+        .and_where(sibling(material::Column::Status).eq(status::AVAILABLE))
+        .and_where(sibling(material::Column::Id).ne(Func::coalesce([
+            outer(material::Column::ReplacesMaterialId),
+            Expr::value(""),
+        ])));
+        let query = material::Entity::find_by_id(material_id.to_owned())
+            .filter(material::Column::Tenant.eq(&caller.tenant))
+            .expr_as(Expr::SubQuery(None, Box::new(used.into())), "used_bytes")
+            .build(self.db.get_database_backend());
+        let row = self
+            .db
+            .query_one_raw(query)
+            .await?
+            .ok_or(MaterialsError::NotFound("材料"))?;
+        let m = material::Model::from_query_result(&row, "")?;
+        let used: Option<i64> = row.try_get("", "used_bytes")?;
+        Ok((m, used.map_or(0, |u| u64::try_from(u).unwrap_or_default())))
     }
 
     /// DeleteMaterial.
@@ -580,11 +599,12 @@ impl Materials {
         caller: &Caller,
         material_id: &str,
     ) -> Result<material::Model, MaterialsError> {
-        material::Entity::find_by_id(material_id.to_owned())
-            .filter(material::Column::Tenant.eq(&caller.tenant))
-            .limit(1)
-            .one(&self.db)
-            .await?
-            .ok_or(MaterialsError::NotFound("材料"))
+        by_key(
+            material::Entity::find_by_id(material_id.to_owned())
+                .filter(material::Column::Tenant.eq(&caller.tenant)),
+            &self.db,
+        )
+        .await?
+        .ok_or(MaterialsError::NotFound("材料"))
     }
 }

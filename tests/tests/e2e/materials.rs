@@ -1205,3 +1205,95 @@ async fn public_attachments_need_no_login() {
     );
     assert!(!object_exists(&env, &format!("tenants/{t}/attachments/{id}")).await);
 }
+
+/// ConfirmUpload checks the application's total again: it leaves out the file being replaced,
+/// and follows a policy this process has just lowered (the uploads' cached policy included).
+#[tokio::test]
+async fn confirm_checks_the_application_total_without_the_replaced_file() {
+    let env = env().await;
+    let t = env.tenant.clone();
+    let admin = person(&t, "admin", Role::DistrictAdmin);
+    let owner = person(&t, "applicant-1", Role::Applicant);
+    let set_total = |max_application_bytes: u64, expected_version: i64| {
+        let svc = env.svc.clone();
+        let admin = admin.clone();
+        async move {
+            svc.update_upload_policy(req(
+                pb::UpdateUploadPolicyRequest {
+                    target_tenant: String::new(),
+                    policy: Some(pb::UploadPolicy {
+                        max_file_bytes: max_application_bytes.min(3000),
+                        max_application_bytes,
+                        ..Default::default()
+                    }),
+                    expected_version,
+                },
+                &admin,
+            ))
+            .await
+            .expect("policy")
+        }
+    };
+    // Room for one 2.1 KB file and a half: replacing it fits only if the old one is left out.
+    set_total(3200, 0).await;
+    let v1 = upload(&env, &owner, "app-total", "v1.pdf", &pdf("v1")).await;
+    let v2 = pdf("v2");
+    let replacing = env
+        .svc
+        .replace_material(req(
+            pb::ReplaceMaterialRequest {
+                material_id: v1.material_id.clone(),
+                file_name: "v2.pdf".to_owned(),
+                content_type: "application/pdf".to_owned(),
+                size_bytes: v2.len() as u64,
+                sha256: sha256(&v2),
+            },
+            &owner,
+        ))
+        .await
+        .expect("replace")
+        .into_inner();
+    put(&replacing.upload.expect("upload"), v2).await;
+    let confirmed = env
+        .svc
+        .confirm_upload(req(
+            pb::ConfirmUploadRequest {
+                material_id: replacing.material.expect("m").material_id,
+            },
+            &owner,
+        ))
+        .await
+        .expect("the replaced file does not count")
+        .into_inner();
+    assert_eq!(confirmed.replaces_material_id, v1.material_id);
+
+    // Declared under the old limit, confirmed after the limit fell below the total.
+    let other = pdf("other");
+    let created = env
+        .svc
+        .create_upload(req(
+            declare("app-total-2", "o.pdf", "application/pdf", &other),
+            &owner,
+        ))
+        .await
+        .expect("declare")
+        .into_inner();
+    let material_id = created.material.expect("m").material_id;
+    let key = key(&env, "app-total-2", &material_id);
+    put(&created.upload.expect("upload"), other).await;
+    set_total(1024, 1).await;
+    let err = env
+        .svc
+        .confirm_upload(req(pb::ConfirmUploadRequest { material_id }, &owner))
+        .await
+        .expect_err("over the lowered total");
+    assert!(
+        err.message().starts_with("超出每份申请的材料总量上限"),
+        "{}",
+        err.message()
+    );
+    assert!(
+        !object_exists(&env, &key).await,
+        "the refused object is removed"
+    );
+}
