@@ -155,17 +155,23 @@ impl Review {
         }
         let applicant = self.applicant_directory.masked_person(caller, bearer).await;
         let actor = Actor::new(caller, Role::Applicant);
-        let txn = self.db.begin().await?;
-        cycle::Entity::update_many()
+        // The number is taken by one statement of its own, not inside the draft's transaction:
+        // there the cycle row would stay locked until the commit, and a crowd opening drafts in
+        // one cycle at season opening would queue on it, one transaction at a time. A draft that
+        // then fails leaves a gap in the numbering, as a database sequence would.
+        let seq = cycle::Entity::update_many()
             .col_expr(
                 cycle::Column::NextNumber,
                 Expr::col(cycle::Column::NextNumber).add(1),
             )
             .filter(cycle::Column::Id.eq(c.id.clone()))
             .filter(cycle::Column::Tenant.eq(c.tenant.clone()))
-            .exec(&txn)
-            .await?;
-        let seq = repo::cycle(&txn, &c.tenant, &c.id).await?.next_number;
+            .exec_with_returning(&self.db)
+            .await?
+            .first()
+            .map(|cycle| cycle.next_number)
+            .ok_or(ReviewError::NotFound("申请批次"))?;
+        let txn = self.db.begin().await?;
         let now = Utc::now();
         let id = new_id();
         let am = application::ActiveModel {
