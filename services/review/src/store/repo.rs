@@ -384,15 +384,17 @@ pub async fn write_guarded_many<C: ConnectionTrait>(
     let records = changes
         .iter()
         .map(|c| {
-            let mut record = serde_json::Map::new();
-            record.insert("_id".into(), c.id.clone().into());
-            record.insert("_tenant".into(), c.tenant.clone().into());
-            record.insert("_sequence".into(), c.audit_sequence.into());
-            record.insert("_version".into(), c.version.into());
-            for (column, value) in &c.sets {
-                record.insert(column.as_str().to_owned(), json_of(value)?);
-            }
-            Ok(serde_json::Value::Object(record))
+            record(
+                [
+                    ("_id", c.id.clone().into()),
+                    ("_tenant", c.tenant.clone().into()),
+                    ("_sequence", c.audit_sequence.into()),
+                    ("_version", c.version.into()),
+                ],
+                c.sets
+                    .iter()
+                    .map(|(column, v)| (column.as_str().to_owned(), v)),
+            )
         })
         .collect::<Result<Vec<_>, ReviewError>>()?;
     values.push(Value::from(serde_json::Value::Array(records)));
@@ -423,12 +425,13 @@ pub async fn write_guarded_many<C: ConnectionTrait>(
         let records = changes
             .iter()
             .map(|c| {
-                let mut record = serde_json::Map::new();
-                record.insert("_gate".into(), c.id.clone().into());
-                for (column, value) in &c.rows[i].values {
-                    record.insert(column.to_string(), json_of(value)?);
-                }
-                Ok(serde_json::Value::Object(record))
+                record(
+                    [("_gate", c.id.clone().into())],
+                    c.rows[i]
+                        .values
+                        .iter()
+                        .map(|(column, v)| (column.to_string(), v)),
+                )
             })
             .collect::<Result<Vec<_>, ReviewError>>()?;
         values.push(Value::from(serde_json::Value::Array(records)));
@@ -463,6 +466,21 @@ pub async fn write_guarded_many<C: ConnectionTrait>(
     .iter()
     .map(|row| application::Model::from_query_result(row, "").map_err(ReviewError::from))
     .collect()
+}
+
+/// One record of a `jsonb_to_recordset`: the `fixed` fields, then the `columns`' values.
+fn record<'a, const N: usize>(
+    fixed: [(&str, serde_json::Value); N],
+    columns: impl Iterator<Item = (String, &'a Value)>,
+) -> Result<serde_json::Value, ReviewError> {
+    let mut record: serde_json::Map<String, serde_json::Value> = fixed
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect();
+    for (column, value) in columns {
+        record.insert(column, json_of(value)?);
+    }
+    Ok(serde_json::Value::Object(record))
 }
 
 /// `"name" type, ...`: the record type of a `jsonb_to_recordset`.
