@@ -76,24 +76,20 @@ impl GroupCommit {
     }
 
     /// Writes batches until the queue is empty. The writer count goes down under the same lock
-    /// that saw the queue empty, so a change queued meanwhile always has a writer.
+    /// that saw the queue empty, so a change queued meanwhile always has a writer. Each batch is
+    /// written by a task of its own: should it panic, its callers get an error (their senders
+    /// drop) and this writer goes on with the queue.
     async fn drain(self, db: DatabaseConnection) {
-        let mut guard = WriterGuard {
-            commit: &self,
-            db: &db,
-            done: false,
-        };
         loop {
             let batch = {
                 let mut state = self.lock();
                 if state.queue.is_empty() {
                     state.writers -= 1;
-                    guard.done = true;
                     return;
                 }
                 take_batch(&mut state.queue)
             };
-            write_batch(&db, batch).await;
+            let _ = tokio::spawn(write_batch(db.clone(), batch)).await;
         }
     }
 }
@@ -108,7 +104,7 @@ fn take_batch<T>(queue: &mut Vec<(Guarded, T)>) -> Vec<(Guarded, T)> {
     let mut rest = Vec::new();
     for item in queue.drain(..) {
         let fits = batch.len() < MAX_BATCH
-            && shape.get_or_insert_with(|| item.0.shape()) == &item.0.shape()
+            && *shape.get_or_insert_with(|| item.0.shape()) == item.0.shape()
             && ids.insert(item.0.id.clone());
         if fits {
             batch.push(item);
@@ -120,9 +116,9 @@ fn take_batch<T>(queue: &mut Vec<(Guarded, T)>) -> Vec<(Guarded, T)> {
     batch
 }
 
-async fn write_batch(db: &DatabaseConnection, batch: Vec<(Guarded, oneshot::Sender<Answer>)>) {
+async fn write_batch(db: DatabaseConnection, batch: Vec<(Guarded, oneshot::Sender<Answer>)>) {
     let changes: Vec<&Guarded> = batch.iter().map(|(change, _)| change).collect();
-    match repo::write_guarded_many(db, &changes).await {
+    match repo::write_guarded_many(&db, &changes).await {
         Ok(mut moved) => {
             for (change, tx) in batch {
                 let answer = moved
@@ -142,35 +138,8 @@ async fn write_batch(db: &DatabaseConnection, batch: Vec<(Guarded, oneshot::Send
             // Nothing was written: each change alone, so one conflict fails only its own caller.
             tracing::debug!(error = %err, size = batch.len(), "group commit: batch refused, writing one by one");
             for (change, tx) in batch {
-                let _ = tx.send(repo::write_guarded(db, &change).await);
+                let _ = tx.send(repo::write_guarded(&db, &change).await);
             }
-        }
-    }
-}
-
-/// Keeps the writer count right if a writer task unwinds: it hands the queue to a new writer.
-struct WriterGuard<'a> {
-    commit: &'a GroupCommit,
-    db: &'a DatabaseConnection,
-    done: bool,
-}
-
-impl Drop for WriterGuard<'_> {
-    fn drop(&mut self) {
-        if self.done {
-            return;
-        }
-        let restart = {
-            let mut state = self.commit.lock();
-            if state.queue.is_empty() {
-                state.writers -= 1;
-                false
-            } else {
-                true
-            }
-        };
-        if restart {
-            tokio::spawn(self.commit.clone().drain(self.db.clone()));
         }
     }
 }

@@ -365,7 +365,8 @@ pub async fn write_guarded_many<C: ConnectionTrait>(
     let Some(first) = changes.first() else {
         return Ok(Vec::new());
     };
-    if changes.iter().any(|c| c.shape() != first.shape()) {
+    let shape = first.shape();
+    if changes.iter().skip(1).any(|c| c.shape() != shape) {
         return Err(ReviewError::Internal(
             "guarded changes of different shapes in one statement".into(),
         ));
