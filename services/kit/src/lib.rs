@@ -11,6 +11,7 @@ pub mod db;
 pub mod embedded_s3;
 pub mod error;
 pub mod event_delivery;
+pub mod expiring;
 pub mod grpc_client;
 pub mod grpc_server;
 pub mod jwks;

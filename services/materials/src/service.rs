@@ -1,13 +1,13 @@
 //! The materials service state and the helpers its rpcs share: policy lookup, application
 //! lookup, the access log, and the inspection of an uploaded object.
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use jifen_kit::auth::{Caller, Role};
 use jifen_kit::blob::BlobStore;
+use jifen_kit::expiring::Expiring;
 use sea_orm::{
     ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, Select,
 };
@@ -31,47 +31,15 @@ pub struct Materials {
     pub(crate) scopes: Arc<dyn ScopeSource>,
     /// Whose turn it is to write, on SQLite (see [`Materials::write_turn`]).
     writes: Arc<Mutex<()>>,
-    /// Tenants' upload policies as this process last read or wrote them.
-    policies: Arc<PolicyCache>,
+    /// Tenants' upload policies with their versions, as this process last read or wrote them
+    /// (one entry per tenant, a district, so the map stays small).
+    policies: Arc<Expiring<String, (Policy, i64)>>,
 }
 
 /// How long an upload policy read from the database serves uploads before it is read again.
 /// Another replica's change reaches this one within that time; this process's own changes at
 /// once (see [`Materials::remember_policy`]).
 const POLICY_TTL: Duration = Duration::from_secs(5);
-
-/// Tenants' upload policies with their versions and when they were read. One entry per tenant
-/// (a district), so the map stays small.
-#[derive(Debug, Default)]
-struct PolicyCache(std::sync::Mutex<HashMap<String, (Instant, Policy, i64)>>);
-
-impl PolicyCache {
-    fn fresh(&self, tenant: &str) -> Option<(Policy, i64)> {
-        let cache = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        cache
-            .get(tenant)
-            .filter(|(read_at, _, _)| read_at.elapsed() < POLICY_TTL)
-            .map(|(_, policy, version)| (policy.clone(), *version))
-    }
-
-    /// Keeps `policy` unless a newer version is already kept (a read that started before this
-    /// process's own update may finish after it).
-    fn keep(&self, tenant: &str, policy: &Policy, version: i64, newest: bool) {
-        let mut cache = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match cache.get(tenant) {
-            Some((_, _, kept)) if !newest && *kept > version => {}
-            _ => {
-                cache.insert(tenant.to_owned(), (Instant::now(), policy.clone(), version));
-            }
-        }
-    }
-}
 
 /// One access-log record about to be written.
 #[derive(Debug, Clone)]
@@ -104,7 +72,7 @@ impl Materials {
             clock,
             scopes: Arc::new(NoScopes),
             writes: Arc::new(Mutex::new(())),
-            policies: Arc::default(),
+            policies: Arc::new(Expiring::new(POLICY_TTL)),
         }
     }
 
@@ -136,17 +104,20 @@ impl Materials {
         &self,
         tenant: &str,
     ) -> Result<(Policy, i64), MaterialsError> {
-        if let Some(kept) = self.policies.fresh(tenant) {
-            return Ok(kept);
-        }
-        let (policy, version) = self.policy(tenant).await?;
-        self.policies.keep(tenant, &policy, version, false);
-        Ok((policy, version))
+        let generation = match self.policies.get(&tenant.to_owned()) {
+            Ok(kept) => return Ok(kept),
+            Err(generation) => generation,
+        };
+        let read = self.policy(tenant).await?;
+        self.policies
+            .put(generation, tenant.to_owned(), read.clone());
+        Ok(read)
     }
 
     /// Makes the uploads of this process follow `policy` at once (it was just written).
     pub(crate) fn remember_policy(&self, tenant: &str, policy: &Policy, version: i64) {
-        self.policies.keep(tenant, policy, version, true);
+        self.policies
+            .set(tenant.to_owned(), (policy.clone(), version));
     }
 
     /// Returns the tenant's policy and its version (the defaults are version 0), read now.

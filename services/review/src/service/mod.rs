@@ -2,16 +2,17 @@
 //! `grpc.rs` only unwraps requests and maps errors; the rules live in `domain/`.
 
 mod applicant;
-mod config_cache;
 mod cycles;
 mod objections;
 mod staff;
 mod verification;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Datelike, Utc};
 use jifen_kit::auth::Caller;
+use jifen_kit::expiring::Expiring;
 use jifen_kit::outbox::Dispatcher;
 use jifen_proto::common::v1 as common;
 use jifen_proto::common::v1::ApplicationStatus as Status;
@@ -23,6 +24,8 @@ use serde_json::Value;
 use crate::applicant_directory::ApplicantDirectory;
 use crate::convert::Actor;
 use crate::domain::audit::{AuditEntry, chain, truncate_micros};
+use crate::domain::calendar::WorkingCalendar;
+use crate::domain::sla::SlaPolicy;
 use crate::domain::state_machine::{self, from_i32};
 use crate::error::ReviewError;
 use crate::events;
@@ -30,7 +33,10 @@ use crate::score_source::ScoreSource;
 use crate::store::entities::application;
 use crate::store::group_commit::GroupCommit;
 use crate::store::repo;
-use config_cache::ConfigCache;
+
+/// How long a tenant's SLA policy and calendar serve deadlines before they are read again (another
+/// replica's change shows within it).
+const CONFIG_TTL: Duration = Duration::from_secs(10);
 
 /// Default and maximum page sizes of list rpcs.
 const PAGE_DEFAULT: u64 = 50;
@@ -45,8 +51,9 @@ pub struct Review {
     pub(crate) applicant_directory: ApplicantDirectory,
     /// Submissions' writes on PostgreSQL, batched (see [`GroupCommit`]).
     pub(crate) group_commit: GroupCommit,
-    /// SLA policies and working calendars (see [`ConfigCache`]).
-    pub(crate) config: ConfigCache,
+    /// SLA policies and working calendars by tenant and year, read once per [`CONFIG_TTL`]:
+    /// every status change computes a deadline from them. This process's own changes clear it.
+    pub(crate) config: Arc<Expiring<(String, i32), (SlaPolicy, WorkingCalendar)>>,
 }
 
 impl std::fmt::Debug for Review {
@@ -66,7 +73,7 @@ impl Review {
             dispatcher: None,
             applicant_directory: ApplicantDirectory::default(),
             group_commit: GroupCommit::default(),
-            config: ConfigCache::default(),
+            config: Arc::new(Expiring::new(CONFIG_TTL)),
         }
     }
 
@@ -115,13 +122,13 @@ impl Review {
     ) -> Result<Option<DateTime<Utc>>, ReviewError> {
         let now = Utc::now();
         let year = crate::domain::calendar::local_date(now).year();
-        let (policy, cal) = match self.config.get(tenant, year) {
+        let key = (tenant.to_owned(), year);
+        let (policy, cal) = match self.config.get(&key) {
             Ok(cached) => cached,
             Err(generation) => {
-                let (policy, cal) = repo::sla_and_calendar(conn, tenant, now).await?;
-                self.config
-                    .put(generation, tenant, year, policy, cal.clone());
-                (policy, cal)
+                let read = repo::sla_and_calendar(conn, tenant, now).await?;
+                self.config.put(generation, key, read.clone());
+                read
             }
         };
         Ok(policy.days_for(status).map(|days| cal.due_at(now, days)))
