@@ -12,19 +12,69 @@ pub struct CacheError {
     reason: String,
 }
 
+impl CacheError {
+    fn new(url: &str, err: redis::RedisError) -> Self {
+        Self {
+            url: redact(url),
+            reason: err.to_string(),
+        }
+    }
+}
+
 /// Connects to `url`; the manager reconnects by itself after failures. Clone it freely.
 pub async fn connect(url: &str) -> Result<ConnectionManager, CacheError> {
-    let fail = |reason: String| CacheError {
-        url: redact(url),
-        reason,
-    };
-    let client = redis::Client::open(url).map_err(|err| fail(err.to_string()))?;
-    let config = ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(Duration::from_secs(3)))
-        .set_response_timeout(Some(Duration::from_secs(2)));
-    ConnectionManager::new_with_config(client, config)
+    let client = redis::Client::open(url).map_err(|err| CacheError::new(url, err))?;
+    ConnectionManager::new_with_config(client, manager_config())
         .await
-        .map_err(|err| fail(err.to_string()))
+        .map_err(|err| CacheError::new(url, err))
+}
+
+/// The timeouts every manager uses.
+fn manager_config() -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_secs(3)))
+        .set_response_timeout(Some(Duration::from_secs(2)))
+}
+
+/// Opens a connection on which Redis reports every change to a key starting with `prefix`
+/// (RESP3 `CLIENT TRACKING ON BCAST PREFIX`): each write, deletion, rename or expiry of such a key
+/// by any client, and `FLUSHALL`/`FLUSHDB`, arrives at `sender` as an `Invalidate` push (keys, or
+/// nil for a flush); a lost connection arrives as a `Disconnection` push, after which nothing more
+/// is reported on this connection. Needs Redis 6 or later. Keep the connection: dropping it ends
+/// the reports.
+pub async fn track_prefix(
+    url: &str,
+    prefix: &str,
+    sender: tokio::sync::mpsc::UnboundedSender<redis::PushInfo>,
+) -> Result<redis::aio::MultiplexedConnection, CacheError> {
+    use redis::IntoConnectionInfo as _;
+    let info = url
+        .into_connection_info()
+        .map_err(|err| CacheError::new(url, err))?;
+    let resp3 = info
+        .redis_settings()
+        .clone()
+        .set_protocol(redis::ProtocolVersion::RESP3);
+    let client = redis::Client::open(info.set_redis_settings(resp3))
+        .map_err(|err| CacheError::new(url, err))?;
+    let config = redis::AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(Duration::from_secs(3)))
+        .set_response_timeout(Some(Duration::from_secs(2)))
+        .set_push_sender(sender);
+    let mut conn = client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+        .map_err(|err| CacheError::new(url, err))?;
+    let mut tracking = redis::cmd("CLIENT");
+    tracking.arg("TRACKING").arg("ON").arg("BCAST");
+    if !prefix.is_empty() {
+        tracking.arg("PREFIX").arg(prefix);
+    }
+    tracking
+        .query_async::<()>(&mut conn)
+        .await
+        .map_err(|err| CacheError::new(url, err))?;
+    Ok(conn)
 }
 
 /// Returns the key `<prefix>{t:<tenant>}:<rest>`; the hash tag keeps one tenant's keys in one

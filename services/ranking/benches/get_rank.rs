@@ -373,7 +373,7 @@ async fn main() {
     match jifen_kit::cache::connect(&url).await {
         Ok(conn) => {
             let prefix = format!("jifen-bench-{}:", std::process::id());
-            let boards = Arc::new(RedisBoards::new(conn, &prefix));
+            let boards = Arc::new(RedisBoards::new(conn, &url, &prefix));
             let ranking = Ranking::with_boards(db.clone(), boards.clone());
             let started = Instant::now();
             let warmed = ranking.warm_up().await.expect("warm up");

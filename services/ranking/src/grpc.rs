@@ -20,14 +20,14 @@ pub struct Ranking {
 
 impl Ranking {
     /// Returns the service over its database and Redis (or in-process boards when `redis` is
-    /// `None`), with Redis keys under `key_prefix`.
+    /// `None`), with Redis as `config` names it.
     pub fn new(
         db: sea_orm::DatabaseConnection,
         redis: Option<redis::aio::ConnectionManager>,
-        key_prefix: &str,
+        config: &jifen_kit::config::RedisConfig,
     ) -> Self {
         let boards: Arc<dyn RankBoards> = match redis {
-            Some(conn) => Arc::new(RedisBoards::new(conn, key_prefix)),
+            Some(conn) => Arc::new(RedisBoards::new(conn, &config.url, &config.key_prefix)),
             None => Arc::new(InProcessBoards::new()),
         };
         Self::with_boards(db, boards)

@@ -43,11 +43,7 @@ pub const NAME: &str = "ranking";
 /// Returns the ranking service of a process context (Redis boards when Redis is configured,
 /// in-process boards otherwise).
 pub fn ranking(ctx: &jifen_kit::component::Context) -> Ranking {
-    Ranking::new(
-        ctx.db.clone(),
-        ctx.redis.clone(),
-        &ctx.config.redis.key_prefix,
-    )
+    Ranking::new(ctx.db.clone(), ctx.redis.clone(), &ctx.config.redis)
 }
 
 /// Rebuilds every board that is not ready from the database, then returns. [`service`] already

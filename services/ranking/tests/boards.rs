@@ -232,8 +232,108 @@ async fn in_process_and_redis_boards_answer_alike() {
         .await
         .expect("test Redis answers (JIFEN_TEST_REDIS_URL)");
     let prefix = format!("test:boards:{}:", uuid::Uuid::now_v7().simple());
-    let redis = RedisBoards::new(conn, &prefix);
+    let redis = RedisBoards::new(conn, &url, &prefix);
     let remote = board_suite(&redis, "wuzhong").await;
     assert_eq!(local, remote);
     redis.drop_tenant("wuzhong").await.expect("cleanup");
+}
+
+/// Asks one board where `id` stands, as GetRank does (through `ask`).
+async fn rank_via_ask(boards: &RedisBoards, board: &BoardId, id: &str) -> Result<u64, String> {
+    let queries = [Query::RankOf(id.to_owned())];
+    let mut answers = boards.ask(&[(board, &queries[..])]).await;
+    match answers.pop().expect("one answer") {
+        Ok(replies) => match replies.as_slice() {
+            [Reply::Rank(Some(p))] => Ok(p.rank),
+            other => Err(format!("{other:?}")),
+        },
+        Err(err) => Err(err.to_string()),
+    }
+}
+
+/// Asks until `want` holds for the answer, for at most two seconds; returns the asks it took.
+async fn until(
+    boards: &RedisBoards,
+    board: &BoardId,
+    id: &str,
+    want: impl Fn(&Result<u64, String>) -> bool,
+) -> usize {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    let mut asks = 1;
+    loop {
+        let answer = rank_via_ask(boards, board, id).await;
+        if want(&answer) {
+            return asks;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still {answer:?} after {asks} asks"
+        );
+        asks += 1;
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+}
+
+/// Two replicas on one Redis: each keeps its answers in memory, and each sees the other's writes
+/// (and deletions) as soon as Redis reports them.
+#[tokio::test]
+async fn redis_answers_are_kept_until_another_replica_changes_the_board() {
+    let url = std::env::var("JIFEN_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let prefix = format!("test:replicas:{}:", uuid::Uuid::now_v7().simple());
+    let replica = |url: String, prefix: String| async move {
+        let conn = jifen_kit::cache::connect(&url)
+            .await
+            .expect("redis answers");
+        RedisBoards::new(conn, &url, &prefix)
+    };
+    let a = replica(url.clone(), prefix.clone()).await;
+    let b = replica(url, prefix).await;
+    let spec = spec();
+    let board = BoardId::new("wuzhong", "c2024", BoardScope::Tenant);
+    b.replace(
+        &board,
+        &spec,
+        vec![
+            ("f1".into(), key("F1", 684, [540, 522, 0])),
+            ("f2".into(), key("F2", 700, [500, 0, 0])),
+        ],
+    )
+    .await
+    .expect("rebuild");
+
+    // Once A follows Redis's reports, it answers from memory.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while a.answered_from_memory() < 3 {
+        assert_eq!(rank_via_ask(&a, &board, "f1").await, Ok(2));
+        assert!(
+            std::time::Instant::now() < deadline,
+            "A never kept an answer"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+
+    // B's writes reach A's answers without A writing anything.
+    b.upsert(&board, &spec, "f3", &key("F3", 800, [1, 0, 0]))
+        .await
+        .expect("upsert");
+    until(&a, &board, "f1", |r| *r == Ok(3)).await;
+    b.remove(&board, "f3").await.expect("remove");
+    until(&a, &board, "f1", |r| *r == Ok(2)).await;
+    // Deleting the keys (as a flush would) makes A's board missing, not stale.
+    assert!(b.drop_tenant("wuzhong").await.expect("drop") > 0);
+    until(&a, &board, "f1", |r| {
+        r.as_ref().is_err_and(|e| e.contains("not ready"))
+    })
+    .await;
+    // And A's own write is read back at once.
+    a.replace(
+        &board,
+        &spec,
+        vec![("f1".into(), key("F1", 684, [540, 522, 0]))],
+    )
+    .await
+    .expect("rebuild");
+    assert_eq!(rank_via_ask(&a, &board, "f1").await, Ok(1));
+    a.drop_tenant("wuzhong").await.expect("cleanup");
 }

@@ -229,6 +229,6 @@ async fn redis_boards_rank_settlement_within_the_threshold_area() {
         .await
         .expect("redis answers");
     let prefix = format!("jifen-test-{}:", uuid::Uuid::now_v7().simple());
-    let boards: Arc<dyn RankBoards> = Arc::new(RedisBoards::new(conn, &prefix));
+    let boards: Arc<dyn RankBoards> = Arc::new(RedisBoards::new(conn, &url, &prefix));
     suite(boards, "redis").await;
 }

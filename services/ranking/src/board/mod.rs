@@ -14,6 +14,7 @@
 //! a Redis flush or restart) answers [`BoardError::Missing`]; the caller then answers from the
 //! database and rebuilds the board (see `crate::live`).
 
+mod answers;
 mod in_process;
 mod redis_boards;
 
@@ -141,7 +142,7 @@ pub struct BoardSeat {
 }
 
 /// One question to a board.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Query {
     /// Where an application stands.
     RankOf(String),

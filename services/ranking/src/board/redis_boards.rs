@@ -5,21 +5,31 @@
 //!
 //! | key | type | content |
 //! |---|---|---|
-//! | `P{t:T}:board:C:S` | sorted set | every member has score 0; the member is the rank key's Redis encoding `hex(key bytes) "." application_id` ([`crate::domain::rank_key`]), so `ZRANK` is the exact 0-based rank |
-//! | `P{t:T}:board:C:S:ids` | hash | application id → `"<total> <member>"` (for rank queries and removal) |
-//! | `P{t:T}:board:C:S:totals` | hash | total → entry count (`HINCRBY`), for histograms and ties |
-//! | `P{t:T}:board:C:S:ready` | string | present once the board was rebuilt from the database |
+//! | `Pboard:{t:T}:C:S` | sorted set | every member has score 0; the member is the rank key's Redis encoding `hex(key bytes) "." application_id` ([`crate::domain::rank_key`]), so `ZRANK` is the exact 0-based rank |
+//! | `Pboard:{t:T}:C:S:ids` | hash | application id → `"<total> <member>"` (for rank queries and removal) |
+//! | `Pboard:{t:T}:C:S:totals` | hash | total → entry count (`HINCRBY`), for histograms and ties |
+//! | `Pboard:{t:T}:C:S:ready` | string | present once the board was rebuilt from the database |
 //!
 //! A threshold-area board (shared by the area's tenants, see [`super::BoardId::threshold_area`])
-//! lives under `P{a:A}:board:<period>:threshold_area:A` instead, with the same three companions.
+//! lives under `Pboard:{a:A}:<period>:threshold_area:A` instead, with the same three companions.
 //!
 //! The `{t:T}` hash tag keeps a tenant's keys in one Redis Cluster slot, so each upsert, removal
 //! and query is one atomic Lua script, and a rebuild fills temporary keys and swaps them in with
 //! one script. A flush or restart loses the readiness marker with everything else, so queries
 //! answer [`BoardError::Missing`] until the board is rebuilt.
+//!
+//! Every board key starts with `Pboard:` and nothing else does, so one Redis key-tracking
+//! subscription covers exactly the boards: answers are kept in the process until Redis reports a
+//! change to their tenant's (or area's) keys, see [`super::answers`].
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use redis::aio::ConnectionManager;
-use redis::{AsyncCommands, Script};
+use redis::{AsyncCommands, PushKind, Script};
+
+use super::answers::{Answers, tag_of};
 
 use super::{BoardError, BoardId, BoardSeat, Query, RankBoards, Reply};
 use crate::domain::rank_key::{Direction, decode_component};
@@ -104,7 +114,12 @@ return 1
 #[derive(Clone)]
 pub struct RedisBoards {
     conn: ConnectionManager,
-    prefix: String,
+    url: String,
+    /// `<configured prefix>board:`, the start of every board key.
+    root: String,
+    answers: Arc<Answers>,
+    /// Whether the task following Redis's change reports was started (on the first query).
+    tracking: Arc<AtomicBool>,
     upsert: Script,
     remove: Script,
     rank_of: Script,
@@ -117,7 +132,7 @@ pub struct RedisBoards {
 impl std::fmt::Debug for RedisBoards {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisBoards")
-            .field("prefix", &self.prefix)
+            .field("root", &self.root)
             .finish()
     }
 }
@@ -130,11 +145,15 @@ struct Keys {
 }
 
 impl RedisBoards {
-    /// Returns boards stored through `conn` under the key prefix `prefix`.
-    pub fn new(conn: ConnectionManager, prefix: &str) -> Self {
+    /// Returns boards stored through `conn` under the key prefix `prefix`; `url` is the same
+    /// Redis, for the connection that reports changes to the boards (see [`super::answers`]).
+    pub fn new(conn: ConnectionManager, url: &str, prefix: &str) -> Self {
         Self {
             conn,
-            prefix: prefix.to_owned(),
+            url: url.to_owned(),
+            root: format!("{prefix}board:"),
+            answers: Arc::new(Answers::default()),
+            tracking: Arc::new(AtomicBool::new(false)),
             upsert: Script::new(UPSERT),
             remove: Script::new(REMOVE),
             rank_of: Script::new(RANK_OF),
@@ -147,11 +166,30 @@ impl RedisBoards {
 
     /// Returns the sorted-set key of a board.
     pub fn board_key(&self, board: &BoardId) -> String {
-        let rest = format!("board:{}:{}", board.cycle_id, board.scope.as_key());
+        let rest = format!("{}:{}", board.cycle_id, board.scope.as_key());
         match board.area() {
-            Some(area) => area_key(&self.prefix, area, &rest),
-            None => jifen_kit::cache::tenant_key(&self.prefix, &board.tenant, &rest),
+            Some(area) => area_key(&self.root, area, &rest),
+            None => jifen_kit::cache::tenant_key(&self.root, &board.tenant, &rest),
         }
+    }
+
+    /// Returns how many asks were answered from the answers this process keeps (see
+    /// [`super::answers`]) rather than from Redis.
+    pub fn answered_from_memory(&self) -> u64 {
+        self.answers.hits()
+    }
+
+    /// Starts following Redis's reports of changes to the boards, once (see
+    /// [`super::answers`]); answers are kept only while the reports flow.
+    fn follow_changes(&self) {
+        if self.tracking.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        tokio::spawn(follow(
+            Arc::downgrade(&self.answers),
+            self.url.clone(),
+            self.root.clone(),
+        ));
     }
 
     /// Deletes every key matching `pattern` (SCAN + DEL); returns how many went.
@@ -308,6 +346,120 @@ impl RedisBoards {
         }
     }
 
+    /// Answers every query of every board from Redis.
+    async fn ask_redis(
+        &self,
+        asks: &[(&BoardId, &[Query])],
+    ) -> Vec<Result<Vec<Reply>, BoardError>> {
+        // Every query of every board in one pipeline: one round trip. The boards may live in
+        // different hash slots (a tenant's and its threshold area's), so each query stays its
+        // own script call.
+        let keys: Vec<Keys> = asks.iter().map(|(board, _)| self.keys(board)).collect();
+        let invocations: Vec<redis::ScriptInvocation<'_>> = asks
+            .iter()
+            .zip(&keys)
+            .flat_map(|((_, queries), k)| queries.iter().map(|q| self.invocation(k, q)))
+            .collect();
+        let mut pipe = redis::pipe();
+        for invocation in &invocations {
+            pipe.invoke_script(invocation);
+        }
+        let parts = match self.query_pipeline(&pipe).await {
+            Ok(parts) if parts.len() == invocations.len() => parts,
+            Ok(_) => {
+                let err = "pipeline answered a different number of queries";
+                return asks
+                    .iter()
+                    .map(|_| Err(BoardError::Redis(err.to_owned())))
+                    .collect();
+            }
+            Err(err) => {
+                let err = err.to_string();
+                return asks
+                    .iter()
+                    .map(|_| Err(BoardError::Redis(err.clone())))
+                    .collect();
+            }
+        };
+        let mut parts = parts.into_iter();
+        asks.iter()
+            .map(|(board, queries)| {
+                // Take all of this board's replies even when one fails, to stay aligned.
+                let mine: Vec<Vec<String>> = parts.by_ref().take(queries.len()).collect();
+                queries
+                    .iter()
+                    .zip(mine)
+                    .map(|(query, part)| {
+                        Ok(match query {
+                            Query::RankOf(_) => Reply::Rank(rank_reply(board, part)?),
+                            Query::Entries => Reply::Entries(entries_reply(board, part)?),
+                            Query::Nth(index) => Reply::Nth(nth_reply(board, *index, part)?),
+                            Query::TotalCounts => Reply::Counts(totals_reply(board, part)?),
+                        })
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Fills temporary keys with `entries` and swaps them in for the board (see [`SWAP`]).
+    async fn fill(
+        &self,
+        board: &BoardId,
+        entries: Vec<(String, RankKey)>,
+    ) -> Result<(), BoardError> {
+        let k = self.keys(board);
+        let tag = uuid::Uuid::now_v7().simple().to_string();
+        let tmp_set = format!("{}:rebuild:{tag}", k.set);
+        let tmp_ids = format!("{tmp_set}:ids");
+        let tmp_totals = format!("{tmp_set}:totals");
+        let mut conn = self.conn.clone();
+        let mut counts = std::collections::BTreeMap::<i64, u64>::new();
+        for chunk in entries.chunks(REBUILD_CHUNK) {
+            let mut pipe = redis::pipe();
+            let mut zadd = redis::cmd("ZADD");
+            zadd.arg(&tmp_set);
+            let mut hset = redis::cmd("HSET");
+            hset.arg(&tmp_ids);
+            for (id, key) in chunk {
+                let member = key.redis_member(id);
+                zadd.arg(0).arg(&member);
+                hset.arg(id).arg(format!("{} {member}", key.total()));
+                *counts.entry(key.total()).or_default() += 1;
+            }
+            pipe.add_command(zadd).ignore();
+            pipe.add_command(hset).ignore();
+            // Temporary keys expire by themselves should this rebuild die half-way.
+            pipe.expire(&tmp_set, 600).ignore();
+            pipe.expire(&tmp_ids, 600).ignore();
+            pipe.query_async::<()>(&mut conn).await?;
+        }
+        if !counts.is_empty() {
+            let mut hset = redis::cmd("HSET");
+            hset.arg(&tmp_totals);
+            for (total, count) in &counts {
+                hset.arg(total).arg(count);
+            }
+            hset.query_async::<()>(&mut conn).await?;
+        }
+        let _: i64 = self
+            .swap
+            .key(&k.set)
+            .key(&k.ids)
+            .key(&k.totals)
+            .key(&tmp_set)
+            .key(&tmp_ids)
+            .key(&tmp_totals)
+            .key(&k.ready)
+            .invoke_async(&mut conn)
+            .await?;
+        // RENAME keeps the temporary TTL; the live board must not expire.
+        let mut pipe = redis::pipe();
+        pipe.persist(&k.set).ignore().persist(&k.ids).ignore();
+        pipe.query_async::<()>(&mut conn).await?;
+        Ok(())
+    }
+
     /// Sends `pipe` (query script calls only); loads the query scripts and sends it again when
     /// Redis lost them (restart, `SCRIPT FLUSH`).
     async fn query_pipeline(&self, pipe: &redis::Pipeline) -> redis::RedisResult<Vec<Vec<String>>> {
@@ -339,7 +491,7 @@ impl RankBoards for RedisBoards {
     ) -> Result<(), BoardError> {
         let k = self.keys(board);
         let mut conn = self.conn.clone();
-        let _: i64 = self
+        let result = self
             .upsert
             .key(&k.set)
             .key(&k.ids)
@@ -347,23 +499,26 @@ impl RankBoards for RedisBoards {
             .arg(application_id)
             .arg(key.redis_member(application_id))
             .arg(key.total())
-            .invoke_async(&mut conn)
-            .await?;
+            .invoke_async::<i64>(&mut conn)
+            .await;
+        self.answers.invalidate(&tag_of(board));
+        result?;
         Ok(())
     }
 
     async fn remove(&self, board: &BoardId, application_id: &str) -> Result<bool, BoardError> {
         let k = self.keys(board);
         let mut conn = self.conn.clone();
-        let removed: i64 = self
+        let removed = self
             .remove
             .key(&k.set)
             .key(&k.ids)
             .key(&k.totals)
             .arg(application_id)
-            .invoke_async(&mut conn)
-            .await?;
-        Ok(removed == 1)
+            .invoke_async::<i64>(&mut conn)
+            .await;
+        self.answers.invalidate(&tag_of(board));
+        Ok(removed? == 1)
     }
 
     async fn rank_of(
@@ -427,53 +582,37 @@ impl RankBoards for RedisBoards {
     }
 
     async fn ask(&self, asks: &[(&BoardId, &[Query])]) -> Vec<Result<Vec<Reply>, BoardError>> {
-        // Every query of every board in one pipeline: one round trip. The boards may live in
-        // different hash slots (a tenant's and its threshold area's), so each query stays its
-        // own script call.
-        let keys: Vec<Keys> = asks.iter().map(|(board, _)| self.keys(board)).collect();
-        let invocations: Vec<redis::ScriptInvocation<'_>> = asks
-            .iter()
-            .zip(&keys)
-            .flat_map(|((_, queries), k)| queries.iter().map(|q| self.invocation(k, q)))
-            .collect();
-        let mut pipe = redis::pipe();
-        for invocation in &invocations {
-            pipe.invoke_script(invocation);
+        self.follow_changes();
+        // Answers kept since Redis last reported a change to their boards; the rest from Redis
+        // (one round trip), kept for next time unless a change was reported meanwhile.
+        let mut results: Vec<Option<Result<Vec<Reply>, BoardError>>> = Vec::new();
+        let mut missing = Vec::new();
+        for &(board, queries) in asks {
+            let tag = tag_of(board);
+            match self.answers.get(&tag, board, queries) {
+                Some(replies) => results.push(Some(Ok(replies))),
+                None => {
+                    let ticket = self.answers.ticket(&tag);
+                    missing.push((results.len(), tag, ticket));
+                    results.push(None);
+                }
+            }
         }
-        let parts = match self.query_pipeline(&pipe).await {
-            Ok(parts) if parts.len() == invocations.len() => parts,
-            Ok(_) => {
-                let err = "pipeline answered a different number of queries";
-                return asks
-                    .iter()
-                    .map(|_| Err(BoardError::Redis(err.to_owned())))
-                    .collect();
+        if !missing.is_empty() {
+            let asked: Vec<(&BoardId, &[Query])> = missing.iter().map(|m| asks[m.0]).collect();
+            let answered = self.ask_redis(&asked).await;
+            for ((i, tag, ticket), answer) in missing.into_iter().zip(answered) {
+                if let (Some(ticket), Ok(replies)) = (ticket, &answer) {
+                    let (board, queries) = asks[i];
+                    self.answers.put(&tag, ticket, board, queries, replies);
+                }
+                results[i] = Some(answer);
             }
-            Err(err) => {
-                let err = err.to_string();
-                return asks
-                    .iter()
-                    .map(|_| Err(BoardError::Redis(err.clone())))
-                    .collect();
-            }
-        };
-        let mut parts = parts.into_iter();
-        asks.iter()
-            .map(|(board, queries)| {
-                // Take all of this board's replies even when one fails, to stay aligned.
-                let mine: Vec<Vec<String>> = parts.by_ref().take(queries.len()).collect();
-                queries
-                    .iter()
-                    .zip(mine)
-                    .map(|(query, part)| {
-                        Ok(match query {
-                            Query::RankOf(_) => Reply::Rank(rank_reply(board, part)?),
-                            Query::Entries => Reply::Entries(entries_reply(board, part)?),
-                            Query::Nth(index) => Reply::Nth(nth_reply(board, *index, part)?),
-                            Query::TotalCounts => Reply::Counts(totals_reply(board, part)?),
-                        })
-                    })
-                    .collect()
+        }
+        results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| Err(BoardError::Redis("query left unanswered".to_owned())))
             })
             .collect()
     }
@@ -490,73 +629,87 @@ impl RankBoards for RedisBoards {
         _spec: &RankSpec,
         entries: Vec<(String, RankKey)>,
     ) -> Result<(), BoardError> {
-        let k = self.keys(board);
-        let tag = uuid::Uuid::now_v7().simple().to_string();
-        let tmp_set = format!("{}:rebuild:{tag}", k.set);
-        let tmp_ids = format!("{tmp_set}:ids");
-        let tmp_totals = format!("{tmp_set}:totals");
-        let mut conn = self.conn.clone();
-        let mut counts = std::collections::BTreeMap::<i64, u64>::new();
-        for chunk in entries.chunks(REBUILD_CHUNK) {
-            let mut pipe = redis::pipe();
-            let mut zadd = redis::cmd("ZADD");
-            zadd.arg(&tmp_set);
-            let mut hset = redis::cmd("HSET");
-            hset.arg(&tmp_ids);
-            for (id, key) in chunk {
-                let member = key.redis_member(id);
-                zadd.arg(0).arg(&member);
-                hset.arg(id).arg(format!("{} {member}", key.total()));
-                *counts.entry(key.total()).or_default() += 1;
-            }
-            pipe.add_command(zadd).ignore();
-            pipe.add_command(hset).ignore();
-            // Temporary keys expire by themselves should this rebuild die half-way.
-            pipe.expire(&tmp_set, 600).ignore();
-            pipe.expire(&tmp_ids, 600).ignore();
-            pipe.query_async::<()>(&mut conn).await?;
-        }
-        if !counts.is_empty() {
-            let mut hset = redis::cmd("HSET");
-            hset.arg(&tmp_totals);
-            for (total, count) in &counts {
-                hset.arg(total).arg(count);
-            }
-            hset.query_async::<()>(&mut conn).await?;
-        }
-        let _: i64 = self
-            .swap
-            .key(&k.set)
-            .key(&k.ids)
-            .key(&k.totals)
-            .key(&tmp_set)
-            .key(&tmp_ids)
-            .key(&tmp_totals)
-            .key(&k.ready)
-            .invoke_async(&mut conn)
-            .await?;
-        // RENAME keeps the temporary TTL; the live board must not expire.
-        let mut pipe = redis::pipe();
-        pipe.persist(&k.set).ignore().persist(&k.ids).ignore();
-        pipe.query_async::<()>(&mut conn).await?;
-        Ok(())
+        let result = self.fill(board, entries).await;
+        self.answers.invalidate(&tag_of(board));
+        result
     }
 
     async fn drop_tenant(&self, tenant: &str) -> Result<u64, BoardError> {
-        let pattern = format!(
-            "{}*",
-            glob_escape(&jifen_kit::cache::tenant_key(
-                &self.prefix,
-                tenant,
-                "board:"
-            ))
-        );
-        self.delete_matching(&pattern).await
+        let pattern = jifen_kit::cache::tenant_key(&self.root, tenant, "");
+        let dropped = self
+            .delete_matching(&format!("{}*", glob_escape(&pattern)))
+            .await;
+        self.answers.invalidate(&format!("t:{tenant}"));
+        dropped
     }
 
     async fn drop_area(&self, area: &str) -> Result<u64, BoardError> {
-        let pattern = format!("{}*", glob_escape(&area_key(&self.prefix, area, "board:")));
-        self.delete_matching(&pattern).await
+        let pattern = area_key(&self.root, area, "");
+        let dropped = self
+            .delete_matching(&format!("{}*", glob_escape(&pattern)))
+            .await;
+        self.answers.invalidate(&format!("a:{area}"));
+        dropped
+    }
+}
+
+/// How long to wait before connecting the change reports again, at most.
+const FOLLOW_RETRY_MAX: Duration = Duration::from_secs(5);
+
+/// How often the change-report connection is checked while no report arrives.
+const FOLLOW_HEARTBEAT: Duration = Duration::from_secs(1);
+
+/// Follows Redis's reports of changes to keys under `root` into `answers` until they are
+/// dropped: answers are kept only while the reports flow (see [`super::answers`]).
+async fn follow(answers: Weak<Answers>, url: String, root: String) {
+    let mut retry = Duration::from_millis(100);
+    loop {
+        let (sender, mut reports) = tokio::sync::mpsc::unbounded_channel();
+        match jifen_kit::cache::track_prefix(&url, &root, sender).await {
+            Ok(mut conn) => {
+                retry = Duration::from_millis(100);
+                let Some(live) = answers.upgrade() else {
+                    return;
+                };
+                live.set_live(true);
+                drop(live);
+                loop {
+                    tokio::select! {
+                        report = reports.recv() => match report {
+                            Some(report) if report.kind == PushKind::Invalidate => {
+                                let Some(live) = answers.upgrade() else { return };
+                                live.invalidate_report(&report.data);
+                            }
+                            Some(report) if report.kind != PushKind::Disconnection => {}
+                            _ => break,
+                        },
+                        () = tokio::time::sleep(FOLLOW_HEARTBEAT) => {
+                            if answers.strong_count() == 0 {
+                                return;
+                            }
+                            if redis::cmd("PING").query_async::<()>(&mut conn).await.is_err() {
+                                break;
+                            }
+                        }
+                    }
+                }
+                let Some(live) = answers.upgrade() else {
+                    return;
+                };
+                live.set_live(false);
+                tracing::warn!(
+                    "lost Redis's reports of board changes; answering from Redis until they are back"
+                );
+            }
+            Err(err) => {
+                if answers.strong_count() == 0 {
+                    return;
+                }
+                tracing::warn!(error = %err, "cannot follow Redis's reports of board changes; answering from Redis");
+                tokio::time::sleep(retry).await;
+                retry = (retry * 2).min(FOLLOW_RETRY_MAX);
+            }
+        }
     }
 }
 
