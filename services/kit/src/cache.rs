@@ -36,16 +36,19 @@ fn manager_config() -> ConnectionManagerConfig {
         .set_response_timeout(Some(Duration::from_secs(2)))
 }
 
+/// The client name of [`track_prefix`] connections (`CLIENT LIST`).
+pub const TRACKING_CLIENT_NAME: &str = "jifen-key-reports";
+
 /// Opens a connection on which Redis reports every change to a key starting with `prefix`
 /// (RESP3 `CLIENT TRACKING ON BCAST PREFIX`): each write, deletion, rename or expiry of such a key
-/// by any client, and `FLUSHALL`/`FLUSHDB`, arrives at `sender` as an `Invalidate` push (keys, or
-/// nil for a flush); a lost connection arrives as a `Disconnection` push, after which nothing more
-/// is reported on this connection. Needs Redis 6 or later. Keep the connection: dropping it ends
-/// the reports.
+/// by any client, and `FLUSHALL`/`FLUSHDB`, arrives at `reports` as an `Invalidate` push (keys, or
+/// nil for a flush), as soon as the connection reads it; a lost connection arrives as a
+/// `Disconnection` push, after which nothing more is reported on this connection. Needs Redis 6
+/// or later. Keep the connection: dropping it ends the reports.
 pub async fn track_prefix(
     url: &str,
     prefix: &str,
-    sender: tokio::sync::mpsc::UnboundedSender<redis::PushInfo>,
+    reports: impl redis::aio::AsyncPushSender,
 ) -> Result<redis::aio::MultiplexedConnection, CacheError> {
     use redis::IntoConnectionInfo as _;
     let info = url
@@ -60,9 +63,16 @@ pub async fn track_prefix(
     let config = redis::AsyncConnectionConfig::new()
         .set_connection_timeout(Some(Duration::from_secs(3)))
         .set_response_timeout(Some(Duration::from_secs(2)))
-        .set_push_sender(sender);
+        .set_push_sender(reports);
     let mut conn = client
         .get_multiplexed_async_connection_with_config(&config)
+        .await
+        .map_err(|err| CacheError::new(url, err))?;
+    // Named, so an operator can tell it apart in `CLIENT LIST`.
+    redis::cmd("CLIENT")
+        .arg("SETNAME")
+        .arg(TRACKING_CLIENT_NAME)
+        .query_async::<()>(&mut conn)
         .await
         .map_err(|err| CacheError::new(url, err))?;
     let mut tracking = redis::cmd("CLIENT");

@@ -384,6 +384,11 @@ async fn main() {
                 started.elapsed().as_secs_f64()
             );
             let (rank, noop) = measure("redis board", ranking, &auth, clients, secs).await;
+            let (memory, redis) = boards.answers_from_memory_and_redis();
+            println!(
+                "redis board: {memory} board answers from this process's memory, {redis} from Redis ({:.1} % from memory)",
+                100.0 * memory as f64 / (memory + redis).max(1) as f64
+            );
             bench_line(
                 &format!(
                     "live rank GetRank (Redis board, {entries} entries, {clients} clients, resident tokens)"

@@ -238,6 +238,12 @@ async fn in_process_and_redis_boards_answer_alike() {
     redis.drop_tenant("wuzhong").await.expect("cleanup");
 }
 
+/// How soon another replica's change must show (a report is one push on loopback).
+const SOON: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Well under the report connection's heartbeat (1 s).
+const AT_ONCE: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Asks one board where `id` stands, as GetRank does (through `ask`).
 async fn rank_via_ask(boards: &RedisBoards, board: &BoardId, id: &str) -> Result<u64, String> {
     let queries = [Query::RankOf(id.to_owned())];
@@ -251,14 +257,15 @@ async fn rank_via_ask(boards: &RedisBoards, board: &BoardId, id: &str) -> Result
     }
 }
 
-/// Asks until `want` holds for the answer, for at most two seconds; returns the asks it took.
+/// Asks until `want` holds for the answer, for at most `within`; returns the asks it took.
 async fn until(
     boards: &RedisBoards,
     board: &BoardId,
     id: &str,
+    within: std::time::Duration,
     want: impl Fn(&Result<u64, String>) -> bool,
 ) -> usize {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    let deadline = std::time::Instant::now() + within;
     let mut asks = 1;
     loop {
         let answer = rank_via_ask(boards, board, id).await;
@@ -304,7 +311,7 @@ async fn redis_answers_are_kept_until_another_replica_changes_the_board() {
 
     // Once A follows Redis's reports, it answers from memory.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while a.answered_from_memory() < 3 {
+    while a.answers_from_memory_and_redis().0 < 3 {
         assert_eq!(rank_via_ask(&a, &board, "f1").await, Ok(2));
         assert!(
             std::time::Instant::now() < deadline,
@@ -317,12 +324,12 @@ async fn redis_answers_are_kept_until_another_replica_changes_the_board() {
     b.upsert(&board, &spec, "f3", &key("F3", 800, [1, 0, 0]))
         .await
         .expect("upsert");
-    until(&a, &board, "f1", |r| *r == Ok(3)).await;
+    until(&a, &board, "f1", SOON, |r| *r == Ok(3)).await;
     b.remove(&board, "f3").await.expect("remove");
-    until(&a, &board, "f1", |r| *r == Ok(2)).await;
+    until(&a, &board, "f1", SOON, |r| *r == Ok(2)).await;
     // Deleting the keys (as a flush would) makes A's board missing, not stale.
     assert!(b.drop_tenant("wuzhong").await.expect("drop") > 0);
-    until(&a, &board, "f1", |r| {
+    until(&a, &board, "f1", SOON, |r| {
         r.as_ref().is_err_and(|e| e.contains("not ready"))
     })
     .await;
@@ -336,4 +343,81 @@ async fn redis_answers_are_kept_until_another_replica_changes_the_board() {
     .expect("rebuild");
     assert_eq!(rank_via_ask(&a, &board, "f1").await, Ok(1));
     a.drop_tenant("wuzhong").await.expect("cleanup");
+}
+
+/// Kills every connection that reports key changes (this test binary's boards reconnect).
+async fn kill_report_connections(url: &str) -> usize {
+    let mut conn = jifen_kit::cache::connect(url).await.expect("redis answers");
+    let clients: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .query_async(&mut conn)
+        .await
+        .expect("client list");
+    let name = format!("name={}", jifen_kit::cache::TRACKING_CLIENT_NAME);
+    let mut killed = 0;
+    for line in clients.lines().filter(|l| l.split(' ').any(|f| f == name)) {
+        let id = line
+            .split(' ')
+            .find_map(|f| f.strip_prefix("id="))
+            .expect("client id");
+        let _: redis::RedisResult<()> = redis::cmd("CLIENT")
+            .arg("KILL")
+            .arg("ID")
+            .arg(id)
+            .query_async(&mut conn)
+            .await;
+        killed += 1;
+    }
+    killed
+}
+
+/// When the connection that reports changes is lost, kept answers are dropped at once (a change
+/// made meanwhile could not be reported), and keeping resumes once it is back.
+#[tokio::test]
+async fn redis_answers_are_dropped_when_the_reports_are_lost() {
+    let url = std::env::var("JIFEN_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let prefix = format!("test:lost:{}:", uuid::Uuid::now_v7().simple());
+    let conn = jifen_kit::cache::connect(&url)
+        .await
+        .expect("redis answers");
+    let a = RedisBoards::new(conn.clone(), &url, &prefix);
+    let b = RedisBoards::new(conn, &url, &prefix);
+    let spec = spec();
+    let board = BoardId::new("gusu", "c2024", BoardScope::Tenant);
+    b.replace(
+        &board,
+        &spec,
+        vec![("f1".into(), key("F1", 684, [540, 522, 0]))],
+    )
+    .await
+    .expect("rebuild");
+    let kept = |n: u64| {
+        let a = &a;
+        let board = &board;
+        async move {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while a.answers_from_memory_and_redis().0 < n {
+                assert_eq!(rank_via_ask(a, board, "f1").await, Ok(1));
+                assert!(std::time::Instant::now() < deadline, "no answer kept");
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        }
+    };
+    kept(3).await;
+
+    assert!(kill_report_connections(&url).await >= 1);
+    // Written right after the loss: A cannot be told, so it must not answer from memory, and
+    // it knows at once (well before its heartbeat would notice).
+    b.upsert(&board, &spec, "f0", &key("F0", 900, [1, 0, 0]))
+        .await
+        .expect("upsert");
+    until(&a, &board, "f1", AT_ONCE, |r| *r == Ok(2)).await;
+    b.remove(&board, "f0").await.expect("remove");
+    until(&a, &board, "f1", SOON, |r| *r == Ok(1)).await;
+
+    // Back again (reconnected by itself): answers are kept once more.
+    let before = a.answers_from_memory_and_redis().0;
+    kept(before + 3).await;
+    a.drop_tenant("gusu").await.expect("cleanup");
 }

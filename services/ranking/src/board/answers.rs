@@ -73,8 +73,9 @@ impl Inner {
 #[derive(Debug, Default)]
 pub(super) struct Answers {
     inner: Mutex<Inner>,
-    /// How many asks were answered from here.
+    /// How many asks were answered from here, and how many were not.
     hits: AtomicU64,
+    misses: AtomicU64,
 }
 
 /// Returns the hash tag of a board's keys: `t:<tenant>` or `a:<area>`.
@@ -100,25 +101,37 @@ impl Answers {
 
     /// Returns the stored replies to every query of `board`, or `None` if one is missing.
     pub(super) fn get(&self, tag: &str, board: &BoardId, queries: &[Query]) -> Option<Vec<Reply>> {
+        let replies = self.lookup(tag, board, queries);
+        let counter = if replies.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        replies
+    }
+
+    fn lookup(&self, tag: &str, board: &BoardId, queries: &[Query]) -> Option<Vec<Reply>> {
         let inner = self.lock();
         if !inner.live {
             return None;
         }
         let stored = &inner.tags.get(tag)?.answers;
-        let replies = queries
+        queries
             .iter()
             .map(|query| {
                 let (at, reply) = stored.get(&(board.clone(), query.clone()))?;
                 (at.elapsed() < TTL).then(|| reply.clone())
             })
-            .collect::<Option<Vec<Reply>>>()?;
-        self.hits.fetch_add(1, Ordering::Relaxed);
-        Some(replies)
+            .collect()
     }
 
-    /// Returns how many asks were answered from here so far.
-    pub(super) fn hits(&self) -> u64 {
-        self.hits.load(Ordering::Relaxed)
+    /// Returns how many asks were answered from here so far, and how many were not.
+    pub(super) fn use_counts(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
     }
 
     /// Returns the ticket to store answers of `tag` with, taken before Redis is asked; `None`

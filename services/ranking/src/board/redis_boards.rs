@@ -27,7 +27,8 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
-use redis::{AsyncCommands, PushKind, Script};
+use redis::{AsyncCommands, PushInfo, PushKind, Script};
+use tokio::sync::Notify;
 
 use super::answers::{Answers, tag_of};
 
@@ -173,10 +174,10 @@ impl RedisBoards {
         }
     }
 
-    /// Returns how many asks were answered from the answers this process keeps (see
-    /// [`super::answers`]) rather than from Redis.
-    pub fn answered_from_memory(&self) -> u64 {
-        self.answers.hits()
+    /// Returns how many board asks were answered from the answers this process keeps (see
+    /// [`super::answers`]), and how many from Redis.
+    pub fn answers_from_memory_and_redis(&self) -> (u64, u64) {
+        self.answers.use_counts()
     }
 
     /// Starts following Redis's reports of changes to the boards, once (see
@@ -660,29 +661,40 @@ const FOLLOW_RETRY_MAX: Duration = Duration::from_secs(5);
 const FOLLOW_HEARTBEAT: Duration = Duration::from_secs(1);
 
 /// Follows Redis's reports of changes to keys under `root` into `answers` until they are
-/// dropped: answers are kept only while the reports flow (see [`super::answers`]).
+/// dropped: answers are kept only while the reports flow (see [`super::answers`]). Reports are
+/// applied by the connection itself as it reads them; this task connects, checks the connection
+/// while nothing happens, and connects again when it is lost.
 async fn follow(answers: Weak<Answers>, url: String, root: String) {
     let mut retry = Duration::from_millis(100);
+    let mut warned = false;
     loop {
-        let (sender, mut reports) = tokio::sync::mpsc::unbounded_channel();
-        match jifen_kit::cache::track_prefix(&url, &root, sender).await {
+        let lost = Arc::new(Notify::new());
+        let reports = {
+            let (answers, lost) = (answers.clone(), lost.clone());
+            move |report: PushInfo| -> Result<(), ()> {
+                let live = answers.upgrade().ok_or(())?;
+                match report.kind {
+                    PushKind::Invalidate => live.invalidate_report(&report.data),
+                    PushKind::Disconnection => {
+                        live.set_live(false);
+                        lost.notify_one();
+                    }
+                    _ => {}
+                }
+                Ok(())
+            }
+        };
+        match jifen_kit::cache::track_prefix(&url, &root, reports).await {
             Ok(mut conn) => {
                 retry = Duration::from_millis(100);
-                let Some(live) = answers.upgrade() else {
-                    return;
-                };
-                live.set_live(true);
-                drop(live);
+                warned = false;
+                match answers.upgrade() {
+                    Some(live) => live.set_live(true),
+                    None => return,
+                }
                 loop {
                     tokio::select! {
-                        report = reports.recv() => match report {
-                            Some(report) if report.kind == PushKind::Invalidate => {
-                                let Some(live) = answers.upgrade() else { return };
-                                live.invalidate_report(&report.data);
-                            }
-                            Some(report) if report.kind != PushKind::Disconnection => {}
-                            _ => break,
-                        },
+                        () = lost.notified() => break,
                         () = tokio::time::sleep(FOLLOW_HEARTBEAT) => {
                             if answers.strong_count() == 0 {
                                 return;
@@ -693,10 +705,10 @@ async fn follow(answers: Weak<Answers>, url: String, root: String) {
                         }
                     }
                 }
-                let Some(live) = answers.upgrade() else {
-                    return;
-                };
-                live.set_live(false);
+                match answers.upgrade() {
+                    Some(live) => live.set_live(false),
+                    None => return,
+                }
                 tracing::warn!(
                     "lost Redis's reports of board changes; answering from Redis until they are back"
                 );
@@ -705,7 +717,9 @@ async fn follow(answers: Weak<Answers>, url: String, root: String) {
                 if answers.strong_count() == 0 {
                     return;
                 }
-                tracing::warn!(error = %err, "cannot follow Redis's reports of board changes; answering from Redis");
+                if !std::mem::replace(&mut warned, true) {
+                    tracing::warn!(error = %err, "cannot follow Redis's reports of board changes; answering from Redis");
+                }
                 tokio::time::sleep(retry).await;
                 retry = (retry * 2).min(FOLLOW_RETRY_MAX);
             }
