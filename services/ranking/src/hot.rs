@@ -11,7 +11,8 @@
 //! replica's changes show within it, which is fine for a provisional rank. With in-process
 //! boards (embedded mode) this process is the only writer (its boards would not even see
 //! another process's events), so values live for [`LOCAL_TTL`], a safety net only. The rank
-//! itself always comes from the board.
+//! itself comes from the board (Redis boards keep answers only until Redis reports a change to
+//! the board, see `crate::board`).
 
 use std::collections::HashMap;
 use std::sync::RwLock;
