@@ -7,10 +7,12 @@
 //! stale; a lookup that raced with such a drop is not stored (see [`Hot::generation`]).
 //!
 //! How long a value is trusted depends on who else writes: with Redis boards (microservices
-//! mode) other replicas change entries too, so values expire after [`SHARED_TTL`] and another
-//! replica's changes show within it, which is fine for a provisional rank. With in-process
-//! boards (embedded mode) this process is the only writer (its boards would not even see
-//! another process's events), so values live for [`LOCAL_TTL`], a safety net only. The rank
+//! mode) other replicas change entries too, so a line expires after [`SHARED_TTL`], and so does
+//! an entry unless Redis has reported no change to its tenant's boards since it was read (see
+//! `LiveBoards::is_fresh`: every change GetRank shows of an entry also writes the boards), which
+//! is fine for a provisional rank. With in-process boards (embedded mode) this process is the
+//! only writer (its boards would not even see another process's events), so values live for
+//! [`LOCAL_TTL`], a safety net only. The rank
 //! itself comes from the board (Redis boards keep answers only until Redis reports a change to
 //! the board, see `crate::board`).
 

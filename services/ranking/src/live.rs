@@ -34,7 +34,7 @@ use sea_orm::DatabaseConnection;
 
 use jifen_proto::common::v1 as common;
 
-use crate::board::{BoardError, BoardId, InProcessBoards, RankBoards};
+use crate::board::{BoardError, BoardId, ChangeMark, InProcessBoards, RankBoards};
 pub use crate::board::{Query, Reply};
 use crate::domain::RankSpec;
 use crate::entry;
@@ -78,17 +78,23 @@ pub struct HotEntry {
     pub boards: Vec<BoardId>,
     /// Its tie keys, as answered.
     pub tie_keys: Vec<common::TieKey>,
+    /// When it was read, and the boards' change mark taken before (see
+    /// [`LiveBoards::is_fresh`]).
+    loaded: Instant,
+    mark: Option<ChangeMark>,
 }
 
 impl HotEntry {
-    /// Parses a stored row.
-    pub fn new(row: BoardEntryRow) -> Result<Self, RankingError> {
+    /// Parses a stored row, read after the boards' change mark was `mark`.
+    pub fn new(row: BoardEntryRow, mark: Option<ChangeMark>) -> Result<Self, RankingError> {
         let spec = entry::spec_of(&row)?;
         let tie_keys = entry::ties_to_proto(&spec, &entry::tie_values_of(&row)?);
         Ok(Self {
             boards: entry::boards_of(&row)?,
             tie_keys,
             row,
+            loaded: Instant::now(),
+            mark,
         })
     }
 }
@@ -125,8 +131,25 @@ impl LiveBoards {
             boards,
             suspect: Mutex::new(HashSet::new()),
             rebuilding: Mutex::new(HashSet::new()),
-            entries: Hot::new(ttl),
+            // How long an entry is trusted is decided per entry (`is_fresh`).
+            entries: Hot::new(crate::hot::LOCAL_TTL),
             lines: Hot::new(ttl),
+        }
+    }
+
+    /// Returns whether a cached entry of `tenant` may still be used. On shared boards another
+    /// process may have changed it. While the boards' change reports flow, it may as long as no
+    /// change to the tenant's boards was reported since it was read (every change GetRank shows
+    /// of an entry, its total, tie-breakers, boards or removal, also writes the boards); an entry
+    /// read before they flowed is read again. Otherwise it may for [`crate::hot::SHARED_TTL`].
+    pub fn is_fresh(&self, entry: &HotEntry, tenant: &str) -> bool {
+        if !self.boards.shared() {
+            return true;
+        }
+        match (entry.mark, self.boards.change_mark(tenant)) {
+            (Some(then), Some(now)) => then == now,
+            (None, Some(_)) => false,
+            (_, None) => entry.loaded.elapsed() < crate::hot::SHARED_TTL,
         }
     }
 

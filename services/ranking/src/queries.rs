@@ -160,14 +160,17 @@ impl Core {
         tenant: &str,
         application_id: &str,
     ) -> Result<Option<Arc<HotEntry>>, RankingError> {
-        if let Some(entry) = self.live.entries.get(tenant, application_id) {
+        if let Some(entry) = self.live.entries.get(tenant, application_id)
+            && self.live.is_fresh(&entry, tenant)
+        {
             return Ok(Some(entry));
         }
         let seen = self.live.entries.generation();
+        let mark = self.live.boards().change_mark(tenant);
         let Some(row) = board_entry::find(&self.db, tenant, application_id).await? else {
             return Ok(None);
         };
-        let entry = Arc::new(HotEntry::new(row)?);
+        let entry = Arc::new(HotEntry::new(row, mark)?);
         self.live
             .entries
             .put(tenant, application_id, entry.clone(), seen);

@@ -320,11 +320,16 @@ async fn redis_answers_are_kept_until_another_replica_changes_the_board() {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
 
-    // B's writes reach A's answers without A writing anything.
+    // B's writes reach A's answers without A writing anything, and change A's mark of the
+    // tenant's boards (what A keeps beside them, such as entry rows, is read again).
+    let mark = a.change_mark("wuzhong");
+    assert!(mark.is_some(), "reports flow");
+    assert_eq!(a.change_mark("wuzhong"), mark);
     b.upsert(&board, &spec, "f3", &key("F3", 800, [1, 0, 0]))
         .await
         .expect("upsert");
     until(&a, &board, "f1", SOON, |r| *r == Ok(3)).await;
+    assert_ne!(a.change_mark("wuzhong"), mark);
     b.remove(&board, "f3").await.expect("remove");
     until(&a, &board, "f1", SOON, |r| *r == Ok(2)).await;
     // Deleting the keys (as a flush would) makes A's board missing, not stale.
@@ -405,6 +410,8 @@ async fn redis_answers_are_dropped_when_the_reports_are_lost() {
         }
     };
     kept(3).await;
+    let mark = a.change_mark("gusu");
+    assert!(mark.is_some(), "reports flow");
 
     assert!(kill_report_connections(&url).await >= 1);
     // Written right after the loss: A cannot be told, so it must not answer from memory, and
@@ -413,6 +420,11 @@ async fn redis_answers_are_dropped_when_the_reports_are_lost() {
         .await
         .expect("upsert");
     until(&a, &board, "f1", AT_ONCE, |r| *r == Ok(2)).await;
+    assert_ne!(
+        a.change_mark("gusu"),
+        mark,
+        "a lost report connection changes the mark"
+    );
     b.remove(&board, "f0").await.expect("remove");
     until(&a, &board, "f1", SOON, |r| *r == Ok(1)).await;
 

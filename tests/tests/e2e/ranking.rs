@@ -681,3 +681,84 @@ async fn flushing_redis_mid_season_keeps_answers_right_and_rebuilds() {
     assert_eq!((histogram.count, histogram.max), (61, 990));
     env.jifen.stop().await;
 }
+
+/// Two ranking replicas on one database and one Redis: what one keeps of an entry (here the
+/// tie-breakers its GetRank shows) follows the other replica's change as soon as Redis reports
+/// the board write, well before the entry's two-second expiry.
+#[tokio::test]
+async fn another_replicas_change_shows_at_once() {
+    let env = Env::start(Backend::Real).await;
+    let mut family = Family {
+        id: "r001",
+        name: "赵钱孙",
+        total: 650,
+        base: 500,
+        other_parent: 0,
+        prefs: &["s1"],
+    };
+    env.deliver(confirmed(&env.tenant, &family, 1)).await;
+    env.svc
+        .rebuild_boards(env.request(
+            "admin",
+            Role::DistrictAdmin,
+            pb::RebuildBoardsRequest::default(),
+        ))
+        .await
+        .expect("rebuild");
+    let db = jifen_kit::db::connect(
+        "ranking",
+        &env.jifen.config.database,
+        env.jifen.data_dir.path(),
+    )
+    .await
+    .expect("second replica's database");
+    let other = Ranking::new(db, env.redis.clone(), &env.jifen.config.redis);
+
+    let other_parent = |r: &pb::GetRankResponse| {
+        r.positions[0]
+            .tie_keys
+            .iter()
+            .find(|k| k.code == "other_parent_total")
+            .map(|k| k.value)
+    };
+    let boards = env.svc.core().live.boards().clone();
+    let this = &env;
+    wait_until("this replica follows Redis's reports", || {
+        let boards = boards.clone();
+        async move {
+            this.rank("u-r001", "r001").await.expect("rank");
+            boards.change_mark(&this.tenant).is_some()
+        }
+    })
+    .await;
+    for _ in 0..3 {
+        let kept = env.rank("u-r001", "r001").await.expect("rank");
+        assert_eq!(other_parent(&kept), Some(0));
+    }
+
+    family.other_parent = 7;
+    other
+        .deliver_event(env.request(
+            "review",
+            Role::System,
+            pb::DeliverEventRequest {
+                event: Some(confirmed(&env.tenant, &family, 2)),
+            },
+        ))
+        .await
+        .expect("the other replica takes the change");
+    let started = Instant::now();
+    loop {
+        let now = env.rank("u-r001", "r001").await.expect("rank");
+        if other_parent(&now) == Some(7) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_millis(1_000),
+            "still the old entry after {:?}",
+            started.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    env.jifen.stop().await;
+}

@@ -34,9 +34,10 @@ pub(super) const TTL: Duration = Duration::from_secs(5);
 /// Past this many answers the cache starts over.
 const CAPACITY: usize = 200_000;
 
-/// The state of a tag when Redis was asked; see [`Answers::put`].
+/// The state of a tag when Redis was asked (see [`Answers::put`]); it differs from an earlier
+/// one once a change to the tag's keys was reported (or reports were lost) since.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Ticket {
+pub struct Ticket {
     epoch: u64,
     generation: u64,
 }
@@ -136,7 +137,7 @@ impl Answers {
 
     /// Returns the ticket to store answers of `tag` with, taken before Redis is asked; `None`
     /// while the report feed is not live (nothing may be stored then).
-    pub(super) fn ticket(&self, tag: &str) -> Option<Ticket> {
+    pub(crate) fn ticket(&self, tag: &str) -> Option<Ticket> {
         let inner = self.lock();
         inner.live.then(|| Ticket {
             epoch: inner.epoch,

@@ -22,6 +22,7 @@ use std::fmt;
 
 use crate::domain::{Histogram, RankKey, RankPosition, RankSpec, RankingError as DomainError};
 
+pub use answers::Ticket as ChangeMark;
 pub use in_process::InProcessBoards;
 pub use redis_boards::RedisBoards;
 
@@ -241,6 +242,14 @@ pub trait RankBoards: Send + Sync + 'static {
     /// not see every change to the entries on them. In-process boards answer false.
     fn shared(&self) -> bool {
         false
+    }
+
+    /// Returns a mark of what this process knows of other processes' changes to a tenant's
+    /// boards: a later mark differs once such a change may have happened. `None` when it cannot
+    /// tell (shared boards whose change reports do not flow): then anything cached beside the
+    /// boards must expire by time.
+    fn change_mark(&self, _tenant: &str) -> Option<ChangeMark> {
+        None
     }
 
     /// Answers the queries of several boards: one result per board, in order, each with one

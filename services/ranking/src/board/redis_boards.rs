@@ -582,6 +582,11 @@ impl RankBoards for RedisBoards {
         true
     }
 
+    fn change_mark(&self, tenant: &str) -> Option<super::ChangeMark> {
+        self.follow_changes();
+        self.answers.ticket(&format!("t:{tenant}"))
+    }
+
     async fn ask(&self, asks: &[(&BoardId, &[Query])]) -> Vec<Result<Vec<Reply>, BoardError>> {
         self.follow_changes();
         // Answers kept since Redis last reported a change to their boards; the rest from Redis
