@@ -42,7 +42,8 @@ pub struct Ticket {
     generation: u64,
 }
 
-type Stored = HashMap<(BoardId, Query), (Instant, Reply)>;
+/// Answers by board, then query: looked up by reference, without building a key.
+type Stored = HashMap<BoardId, HashMap<Query, (Instant, Reply)>>;
 
 #[derive(Debug, Default)]
 struct Tag {
@@ -79,11 +80,21 @@ pub(super) struct Answers {
     misses: AtomicU64,
 }
 
-/// Returns the hash tag of a board's keys: `t:<tenant>` or `a:<area>`.
+/// Returns the hash tag of a tenant's board keys (`t:<tenant>`, as in `{t:<tenant>}`).
+pub(super) fn tenant_tag(tenant: &str) -> String {
+    format!("t:{tenant}")
+}
+
+/// Returns the hash tag of a threshold area's board keys (`a:<area>`).
+pub(super) fn area_tag(area: &str) -> String {
+    format!("a:{area}")
+}
+
+/// Returns the hash tag of a board's keys.
 pub(super) fn tag_of(board: &BoardId) -> String {
     match board.area() {
-        Some(area) => format!("a:{area}"),
-        None => format!("t:{}", board.tenant),
+        Some(area) => area_tag(area),
+        None => tenant_tag(&board.tenant),
     }
 }
 
@@ -117,11 +128,11 @@ impl Answers {
         if !inner.live {
             return None;
         }
-        let stored = &inner.tags.get(tag)?.answers;
+        let stored = inner.tags.get(tag)?.answers.get(board)?;
         queries
             .iter()
             .map(|query| {
-                let (at, reply) = stored.get(&(board.clone(), query.clone()))?;
+                let (at, reply) = stored.get(query)?;
                 (at.elapsed() < TTL).then(|| reply.clone())
             })
             .collect()
@@ -137,7 +148,7 @@ impl Answers {
 
     /// Returns the ticket to store answers of `tag` with, taken before Redis is asked; `None`
     /// while the report feed is not live (nothing may be stored then).
-    pub(crate) fn ticket(&self, tag: &str) -> Option<Ticket> {
+    pub(super) fn ticket(&self, tag: &str) -> Option<Ticket> {
         let inner = self.lock();
         inner.live.then(|| Ticket {
             epoch: inner.epoch,
@@ -167,14 +178,11 @@ impl Answers {
         if entry.generation != ticket.generation {
             return;
         }
+        let stored = entry.answers.entry(board.clone()).or_default();
         let now = Instant::now();
         let mut added = 0;
         for (query, reply) in queries.iter().zip(replies) {
-            if entry
-                .answers
-                .insert((board.clone(), query.clone()), (now, reply.clone()))
-                .is_none()
-            {
+            if stored.insert(query.clone(), (now, reply.clone())).is_none() {
                 added += 1;
             }
         }
@@ -186,7 +194,7 @@ impl Answers {
         let mut inner = self.lock();
         let entry = inner.tags.entry(tag.to_owned()).or_default();
         entry.generation += 1;
-        let dropped = entry.answers.len();
+        let dropped: usize = entry.answers.values().map(HashMap::len).sum();
         entry.answers.clear();
         inner.len -= dropped.min(inner.len);
     }

@@ -30,7 +30,7 @@ use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, PushInfo, PushKind, Script};
 use tokio::sync::Notify;
 
-use super::answers::{Answers, tag_of};
+use super::answers::{Answers, area_tag, tag_of, tenant_tag};
 
 use super::{BoardError, BoardId, BoardSeat, Query, RankBoards, Reply};
 use crate::domain::rank_key::{Direction, decode_component};
@@ -183,7 +183,8 @@ impl RedisBoards {
     /// Starts following Redis's reports of changes to the boards, once (see
     /// [`super::answers`]); answers are kept only while the reports flow.
     fn follow_changes(&self) {
-        if self.tracking.swap(true, Ordering::AcqRel) {
+        // Called on every GetRank: a read first, so the flag's cache line is not written each time.
+        if self.tracking.load(Ordering::Acquire) || self.tracking.swap(true, Ordering::AcqRel) {
             return;
         }
         tokio::spawn(follow(
@@ -584,7 +585,7 @@ impl RankBoards for RedisBoards {
 
     fn change_mark(&self, tenant: &str) -> Option<super::ChangeMark> {
         self.follow_changes();
-        self.answers.ticket(&format!("t:{tenant}"))
+        self.answers.ticket(&tenant_tag(tenant))
     }
 
     async fn ask(&self, asks: &[(&BoardId, &[Query])]) -> Vec<Result<Vec<Reply>, BoardError>> {
@@ -645,7 +646,7 @@ impl RankBoards for RedisBoards {
         let dropped = self
             .delete_matching(&format!("{}*", glob_escape(&pattern)))
             .await;
-        self.answers.invalidate(&format!("t:{tenant}"));
+        self.answers.invalidate(&tenant_tag(tenant));
         dropped
     }
 
@@ -654,7 +655,7 @@ impl RankBoards for RedisBoards {
         let dropped = self
             .delete_matching(&format!("{}*", glob_escape(&pattern)))
             .await;
-        self.answers.invalidate(&format!("a:{area}"));
+        self.answers.invalidate(&area_tag(area));
         dropped
     }
 }
