@@ -55,9 +55,15 @@ impl<V: Clone> Hot<V> {
 
     /// Returns the value of `(outer, inner)` if present and fresh.
     pub(crate) fn get(&self, outer: &str, inner: &str) -> Option<V> {
+        self.get_aged(outer, inner).map(|(value, _)| value)
+    }
+
+    /// As [`Hot::get`], with how long ago the value was stored.
+    pub(crate) fn get_aged(&self, outer: &str, inner: &str) -> Option<(V, Duration)> {
         let map = self.map.read().unwrap_or_else(|e| e.into_inner());
         let (at, value) = map.get(outer)?.get(inner)?;
-        (at.elapsed() < self.ttl).then(|| value.clone())
+        let age = at.elapsed();
+        (age < self.ttl).then(|| (value.clone(), age))
     }
 
     /// Returns the current generation: read it before looking a value up in the database and

@@ -28,7 +28,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use sea_orm::DatabaseConnection;
 
@@ -78,9 +78,7 @@ pub struct HotEntry {
     pub boards: Vec<BoardId>,
     /// Its tie keys, as answered.
     pub tie_keys: Vec<common::TieKey>,
-    /// When it was read, and the boards' change mark taken before (see
-    /// [`LiveBoards::is_fresh`]).
-    loaded: Instant,
+    /// The boards' change mark taken before it was read (see [`LiveBoards::is_fresh`]).
     mark: Option<ChangeMark>,
 }
 
@@ -93,7 +91,6 @@ impl HotEntry {
             boards: entry::boards_of(&row)?,
             tie_keys,
             row,
-            loaded: Instant::now(),
             mark,
         })
     }
@@ -137,19 +134,19 @@ impl LiveBoards {
         }
     }
 
-    /// Returns whether a cached entry of `tenant` may still be used. On shared boards another
+    /// Returns whether a cached entry of `tenant`, read `age` ago, may still be used. On shared boards another
     /// process may have changed it. While the boards' change reports flow, it may as long as no
     /// change to the tenant's boards was reported since it was read (every change GetRank shows
     /// of an entry, its total, tie-breakers, boards or removal, also writes the boards); an entry
     /// read before they flowed is read again. Otherwise it may for [`crate::hot::SHARED_TTL`].
-    pub fn is_fresh(&self, entry: &HotEntry, tenant: &str) -> bool {
+    pub fn is_fresh(&self, entry: &HotEntry, age: Duration, tenant: &str) -> bool {
         if !self.boards.shared() {
             return true;
         }
         match (entry.mark, self.boards.change_mark(tenant)) {
             (Some(then), Some(now)) => then == now,
             (None, Some(_)) => false,
-            (_, None) => entry.loaded.elapsed() < crate::hot::SHARED_TTL,
+            (_, None) => age < crate::hot::SHARED_TTL,
         }
     }
 

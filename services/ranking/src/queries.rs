@@ -160,8 +160,8 @@ impl Core {
         tenant: &str,
         application_id: &str,
     ) -> Result<Option<Arc<HotEntry>>, RankingError> {
-        if let Some(entry) = self.live.entries.get(tenant, application_id)
-            && self.live.is_fresh(&entry, tenant)
+        if let Some((entry, age)) = self.live.entries.get_aged(tenant, application_id)
+            && self.live.is_fresh(&entry, age, tenant)
         {
             return Ok(Some(entry));
         }
