@@ -29,11 +29,14 @@ pub async fn connect(url: &str) -> Result<ConnectionManager, CacheError> {
         .map_err(|err| CacheError::new(url, err))
 }
 
-/// The timeouts every manager uses.
+/// How long connecting and each answer may take, on every connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
+
 fn manager_config() -> ConnectionManagerConfig {
     ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(Duration::from_secs(3)))
-        .set_response_timeout(Some(Duration::from_secs(2)))
+        .set_connection_timeout(Some(CONNECT_TIMEOUT))
+        .set_response_timeout(Some(RESPONSE_TIMEOUT))
 }
 
 /// The client name of [`track_prefix`] connections (`CLIENT LIST`).
@@ -61,8 +64,8 @@ pub async fn track_prefix(
     let client = redis::Client::open(info.set_redis_settings(resp3))
         .map_err(|err| CacheError::new(url, err))?;
     let config = redis::AsyncConnectionConfig::new()
-        .set_connection_timeout(Some(Duration::from_secs(3)))
-        .set_response_timeout(Some(Duration::from_secs(2)))
+        .set_connection_timeout(Some(CONNECT_TIMEOUT))
+        .set_response_timeout(Some(RESPONSE_TIMEOUT))
         .set_push_sender(reports);
     let mut conn = client
         .get_multiplexed_async_connection_with_config(&config)
