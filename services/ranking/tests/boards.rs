@@ -221,18 +221,31 @@ async fn board_suite(boards: &dyn RankBoards, tenant: &str) -> Vec<String> {
     transcript
 }
 
+fn redis_url() -> String {
+    std::env::var("JIFEN_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// The boards of `N` replicas on the test Redis under one fresh key prefix, each with its own
+/// connections as separate processes would have.
+async fn redis_boards<const N: usize>(name: &str) -> [RedisBoards; N] {
+    let url = redis_url();
+    let prefix = format!("test:{name}:{}:", uuid::Uuid::now_v7().simple());
+    let mut boards = Vec::with_capacity(N);
+    for _ in 0..N {
+        let conn = jifen_kit::cache::connect(&url)
+            .await
+            .expect("test Redis answers (JIFEN_TEST_REDIS_URL)");
+        boards.push(RedisBoards::new(conn, &url, &prefix));
+    }
+    boards.try_into().expect("N boards")
+}
+
 #[tokio::test]
 async fn in_process_and_redis_boards_answer_alike() {
     let in_process = InProcessBoards::new();
     let local = board_suite(&in_process, "wuzhong").await;
 
-    let url = std::env::var("JIFEN_TEST_REDIS_URL")
-        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-    let conn = jifen_kit::cache::connect(&url)
-        .await
-        .expect("test Redis answers (JIFEN_TEST_REDIS_URL)");
-    let prefix = format!("test:boards:{}:", uuid::Uuid::now_v7().simple());
-    let redis = RedisBoards::new(conn, &url, &prefix);
+    let [redis] = redis_boards("boards").await;
     let remote = board_suite(&redis, "wuzhong").await;
     assert_eq!(local, remote);
     redis.drop_tenant("wuzhong").await.expect("cleanup");
@@ -285,17 +298,7 @@ async fn until(
 /// (and deletions) as soon as Redis reports them.
 #[tokio::test]
 async fn redis_answers_are_kept_until_another_replica_changes_the_board() {
-    let url = std::env::var("JIFEN_TEST_REDIS_URL")
-        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-    let prefix = format!("test:replicas:{}:", uuid::Uuid::now_v7().simple());
-    let replica = |url: String, prefix: String| async move {
-        let conn = jifen_kit::cache::connect(&url)
-            .await
-            .expect("redis answers");
-        RedisBoards::new(conn, &url, &prefix)
-    };
-    let a = replica(url.clone(), prefix.clone()).await;
-    let b = replica(url, prefix).await;
+    let [a, b] = redis_boards("replicas").await;
     let spec = spec();
     let board = BoardId::new("wuzhong", "c2024", BoardScope::Tenant);
     b.replace(
@@ -351,8 +354,10 @@ async fn redis_answers_are_kept_until_another_replica_changes_the_board() {
 }
 
 /// Kills every connection that reports key changes (this test binary's boards reconnect).
-async fn kill_report_connections(url: &str) -> usize {
-    let mut conn = jifen_kit::cache::connect(url).await.expect("redis answers");
+async fn kill_report_connections() -> usize {
+    let mut conn = jifen_kit::cache::connect(&redis_url())
+        .await
+        .expect("redis answers");
     let clients: String = redis::cmd("CLIENT")
         .arg("LIST")
         .query_async(&mut conn)
@@ -380,14 +385,7 @@ async fn kill_report_connections(url: &str) -> usize {
 /// made meanwhile could not be reported), and keeping resumes once it is back.
 #[tokio::test]
 async fn redis_answers_are_dropped_when_the_reports_are_lost() {
-    let url = std::env::var("JIFEN_TEST_REDIS_URL")
-        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-    let prefix = format!("test:lost:{}:", uuid::Uuid::now_v7().simple());
-    let conn = jifen_kit::cache::connect(&url)
-        .await
-        .expect("redis answers");
-    let a = RedisBoards::new(conn.clone(), &url, &prefix);
-    let b = RedisBoards::new(conn, &url, &prefix);
+    let [a, b] = redis_boards("lost").await;
     let spec = spec();
     let board = BoardId::new("gusu", "c2024", BoardScope::Tenant);
     b.replace(
@@ -413,7 +411,7 @@ async fn redis_answers_are_dropped_when_the_reports_are_lost() {
     let mark = a.change_mark("gusu");
     assert!(mark.is_some(), "reports flow");
 
-    assert!(kill_report_connections(&url).await >= 1);
+    assert!(kill_report_connections().await >= 1);
     // Written right after the loss: A cannot be told, so it must not answer from memory, and
     // it knows at once (well before its heartbeat would notice).
     b.upsert(&board, &spec, "f0", &key("F0", 900, [1, 0, 0]))
