@@ -4,6 +4,11 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
+mod reads;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use s3s::auth::SimpleAuth;
@@ -16,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 pub struct EmbeddedS3 {
     addr: SocketAddr,
     shutdown: CancellationToken,
+    reads_answered: Arc<AtomicU64>,
 }
 
 /// The embedded endpoint could not start.
@@ -34,8 +40,9 @@ impl EmbeddedS3 {
     ) -> Result<Self, EmbeddedS3Error> {
         let fail = |err: &dyn std::fmt::Display| EmbeddedS3Error(err.to_string());
         std::fs::create_dir_all(root.join(bucket)).map_err(|e| fail(&e))?;
-        let fs = s3s_fs::FileSystem::new(root).map_err(|e| fail(&format!("{e:?}")))?;
-        let mut builder = S3ServiceBuilder::new(fs);
+        let store = reads::Store::new(root).map_err(|e| fail(&e))?;
+        let reads_answered = Arc::clone(&store.answered);
+        let mut builder = S3ServiceBuilder::new(store);
         builder.set_auth(SimpleAuth::from_single(access_key, secret_key));
         let service = builder.build();
         let listener = TcpListener::bind(addr)
@@ -69,12 +76,21 @@ impl EmbeddedS3 {
                 });
             }
         });
-        Ok(Self { addr, shutdown })
+        Ok(Self {
+            addr,
+            shutdown,
+            reads_answered,
+        })
     }
 
     /// Returns the bound address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Returns how many HEADs and ranged GETs the store answered in one step (see [`reads`]).
+    pub fn reads_answered(&self) -> u64 {
+        self.reads_answered.load(Ordering::Relaxed)
     }
 
     /// Returns the endpoint URL, e.g. `http://127.0.0.1:40123`.

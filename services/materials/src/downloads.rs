@@ -2,14 +2,14 @@
 
 use jifen_kit::auth::{Caller, Role};
 use jifen_proto::materials::v1 as pb;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::convert::{self, action};
 use crate::domain::access;
 use crate::error::MaterialsError;
 use crate::objects::content_disposition;
 use crate::service::{LogEntry, Materials};
-use crate::store::{access_log, status};
+use crate::store::{access_log, material, status};
 
 impl Materials {
     /// GetDownloadUrl.
@@ -106,25 +106,62 @@ impl Materials {
                 MaterialsError::PermissionDenied
             });
         }
-        let mut query = access_log::Entity::find()
+        let mut logged = access_log::Entity::find()
             .filter(access_log::Column::Tenant.eq(tenant))
             .filter(access_log::Column::ApplicationId.eq(&application_id));
+        let mut declared = material::Entity::find()
+            .filter(material::Column::Tenant.eq(tenant))
+            .filter(material::Column::ApplicationId.eq(&application_id));
         if !req.material_id.is_empty() {
-            query = query.filter(access_log::Column::MaterialId.eq(&req.material_id));
+            logged = logged.filter(access_log::Column::MaterialId.eq(&req.material_id));
+            declared = declared.filter(material::Column::Id.eq(&req.material_id));
         }
+        let (logged, declared) = tokio::try_join!(logged.all(&self.db), declared.all(&self.db))?;
+        // One application's log: merged and paged here (an application has tens of files).
+        let mut rows: Vec<access_log::Model> = declared
+            .iter()
+            .flat_map(recorded_entries)
+            .chain(logged)
+            .collect();
+        rows.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
         let (offset, limit) = convert::page(req.page_size, &req.page_token);
-        let rows = query
-            .order_by_asc(access_log::Column::Id)
-            .offset(offset)
-            .limit(limit)
-            .all(&self.db)
-            .await?;
+        let entries: Vec<pb::AccessLogEntry> = rows
+            .iter()
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .map(|e| convert::access_entry(e, owner && e.actor_subject != caller.subject))
+            .collect();
         Ok(pb::ListAccessLogResponse {
-            next_page_token: convert::next_token(offset, limit, rows.len()),
-            entries: rows
-                .iter()
-                .map(|e| convert::access_entry(e, owner && e.actor_subject != caller.subject))
-                .collect(),
+            next_page_token: convert::next_token(offset, limit, entries.len()),
+            entries,
         })
     }
+}
+
+/// Returns the access-log entries a material row records itself: its declaration (the upload URL
+/// issued) and, once made usable, its confirmation. Rows declared before their uploader's tenant
+/// was kept record nothing (see `m20261201_000005_add_uploader_to_materials`).
+fn recorded_entries(m: &material::Model) -> Vec<access_log::Model> {
+    let Some(actor_tenant) = &m.uploaded_by_tenant else {
+        return Vec::new();
+    };
+    let entry = |id: String, action: &str, at| access_log::Model {
+        id,
+        tenant: m.tenant.clone(),
+        material_id: m.id.clone(),
+        application_id: m.application_id.clone(),
+        action: action.to_owned(),
+        actor_subject: m.uploaded_by.clone(),
+        actor_role: m.uploaded_by_role.clone(),
+        actor_tenant: actor_tenant.clone(),
+        actor_scope: m.uploaded_by_scope.clone(),
+        granted: true,
+        detail: String::new(),
+        at,
+    };
+    let mut entries = vec![entry(m.id.clone(), action::UPLOAD_URL_ISSUED, m.created_at)];
+    if let Some(at) = m.confirmed_at {
+        entries.push(entry(format!("{}.confirmed", m.id), action::CONFIRMED, at));
+    }
+    entries
 }

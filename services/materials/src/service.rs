@@ -182,11 +182,6 @@ impl Materials {
         caller: &Caller,
         entry: LogEntry<'_>,
     ) -> Result<(), MaterialsError> {
-        let scope = match entry.role {
-            Role::StreetReviewer => caller.street.clone(),
-            Role::DepartmentVerifier => caller.department.clone(),
-            _ => None,
-        };
         let row = access_log::ActiveModel {
             id: Set(uuid::Uuid::now_v7().to_string()),
             tenant: Set(entry.tenant.to_owned()),
@@ -195,11 +190,8 @@ impl Materials {
             action: Set(entry.action.to_owned()),
             actor_subject: Set(caller.subject.clone()),
             actor_role: Set(entry.role.as_str().to_owned()),
-            actor_tenant: Set(caller
-                .home_tenant
-                .clone()
-                .unwrap_or_else(|| caller.tenant.clone())),
-            actor_scope: Set(scope),
+            actor_tenant: Set(actor_tenant(caller)),
+            actor_scope: Set(actor_scope(caller, entry.role)),
             granted: Set(entry.granted),
             detail: Set(entry.detail),
             at: Set(self.now()),
@@ -307,6 +299,23 @@ pub(crate) fn facts<'a>(
         indicator: &m.indicator,
         uploaded_by: &m.uploaded_by,
         application_owner: app.and_then(|a| a.owner_subject.as_deref()),
+    }
+}
+
+/// Returns the tenant of the caller's account, as the access log names it.
+pub(crate) fn actor_tenant(caller: &Caller) -> String {
+    caller
+        .home_tenant
+        .clone()
+        .unwrap_or_else(|| caller.tenant.clone())
+}
+
+/// Returns the street or department code the caller acts for under a scoped `role`.
+pub(crate) fn actor_scope(caller: &Caller, role: Role) -> Option<String> {
+    match role {
+        Role::StreetReviewer => caller.street.clone(),
+        Role::DepartmentVerifier => caller.department.clone(),
+        _ => None,
     }
 }
 

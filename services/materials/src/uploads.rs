@@ -15,7 +15,7 @@ use sea_orm::{
 use crate::convert::{self, action};
 use crate::domain::declaration;
 use crate::error::MaterialsError;
-use crate::service::{LogEntry, Materials, by_key, uploader_role};
+use crate::service::{LogEntry, Materials, actor_scope, actor_tenant, by_key, uploader_role};
 use crate::store::{application, material, status};
 
 /// Indicator code of evidence attached to an objection (may be uploaded after submission).
@@ -31,6 +31,16 @@ fn editable(app_status: i32, indicator: &str) -> bool {
         ApplicationStatus::Withdrawn => false,
         _ => indicator == OBJECTION_INDICATOR,
     }
+}
+
+/// What a declaration checks of a pending or usable material of the same application.
+#[derive(Debug, FromQueryResult)]
+struct Live {
+    id: String,
+    status: String,
+    sha256: String,
+    size_bytes: i64,
+    upload_expires_at: chrono::DateTime<Utc>,
 }
 
 /// A new upload about to be declared.
@@ -150,14 +160,15 @@ impl Materials {
             .iter()
             .find(|m| m.status == status::AVAILABLE && m.sha256 == declared.sha256)
         {
+            let dup = self.material_in_tenant(caller, &dup.id).await?;
             return Ok(pb::CreateUploadResponse {
-                material: Some(convert::material(dup)),
+                material: Some(convert::material(&dup)),
                 upload: None,
-                duplicate_of: dup.id.clone(),
+                duplicate_of: dup.id,
             });
         }
         let real_now = Utc::now();
-        let counted: Vec<&material::Model> = live
+        let counted: Vec<&Live> = live
             .iter()
             .filter(|m| m.status == status::AVAILABLE || m.upload_expires_at > real_now)
             .filter(|m| new.replaces.as_ref().is_none_or(|old| old.id != m.id))
@@ -210,6 +221,8 @@ impl Materials {
             replaced_by_material_id: None,
             uploaded_by: caller.subject.clone(),
             uploaded_by_role: role.as_str().to_owned(),
+            uploaded_by_tenant: Some(actor_tenant(caller)),
+            uploaded_by_scope: actor_scope(caller, role),
             object_key: key,
             created_at: now,
             upload_expires_at: real_now
@@ -217,54 +230,47 @@ impl Materials {
             confirmed_at: None,
             removed_at: None,
         };
+        // The row records the declaration (who, when, as what: ListAccessLog derives its entry
+        // from it), so a declaration is one statement; the first upload to an application also
+        // writes the application, and a first applicant's upload claims it.
+        let insert = material::Entity::insert(row.clone().into_active_model().reset_all());
+        let claim = app
+            .as_ref()
+            .filter(|a| a.owner_subject.is_none() && role == Role::Applicant);
         let _turn = self.write_turn().await;
-        let txn = self.db.begin().await?;
-        if app.is_none() {
-            // Concurrent first uploads to one application race here: the first row wins.
-            application::Entity::insert(application::ActiveModel {
-                tenant: Set(tenant.to_owned()),
-                application_id: Set(new.application_id.clone()),
-                owner_subject: Set((role == Role::Applicant).then(|| caller.subject.clone())),
-                status: Set(ApplicationStatus::Unspecified as i32),
-                decided_at: Set(None),
-                aggregate_version: Set(0),
-                updated_at: Set(now),
-            })
-            .on_conflict(
-                OnConflict::columns([
-                    application::Column::Tenant,
-                    application::Column::ApplicationId,
-                ])
-                .do_nothing()
-                .to_owned(),
-            )
-            .exec_without_returning(&txn)
-            .await?;
-        } else if let Some(app) =
-            app.filter(|a| a.owner_subject.is_none() && role == Role::Applicant)
-        {
-            let mut claim: application::ActiveModel = app.into();
-            claim.owner_subject = Set(Some(caller.subject.clone()));
-            claim.update(&txn).await?;
+        if app.is_some() && claim.is_none() {
+            insert.exec_without_returning(&self.db).await?;
+        } else {
+            let txn = self.db.begin().await?;
+            if let Some(app) = claim {
+                let mut claim: application::ActiveModel = app.clone().into();
+                claim.owner_subject = Set(Some(caller.subject.clone()));
+                claim.update(&txn).await?;
+            } else {
+                // Concurrent first uploads to one application race here: the first row wins.
+                application::Entity::insert(application::ActiveModel {
+                    tenant: Set(tenant.to_owned()),
+                    application_id: Set(new.application_id.clone()),
+                    owner_subject: Set((role == Role::Applicant).then(|| caller.subject.clone())),
+                    status: Set(ApplicationStatus::Unspecified as i32),
+                    decided_at: Set(None),
+                    aggregate_version: Set(0),
+                    updated_at: Set(now),
+                })
+                .on_conflict(
+                    OnConflict::columns([
+                        application::Column::Tenant,
+                        application::Column::ApplicationId,
+                    ])
+                    .do_nothing()
+                    .to_owned(),
+                )
+                .exec_without_returning(&txn)
+                .await?;
+            }
+            insert.exec_without_returning(&txn).await?;
+            txn.commit().await?;
         }
-        material::Entity::insert(row.clone().into_active_model().reset_all())
-            .exec_without_returning(&txn)
-            .await?;
-        self.log(
-            &txn,
-            caller,
-            LogEntry {
-                tenant,
-                material_id: &row.id,
-                application_id: &row.application_id,
-                action: action::UPLOAD_URL_ISSUED,
-                role,
-                granted: true,
-                detail: String::new(),
-            },
-        )
-        .await?;
-        txn.commit().await?;
         Ok(pb::CreateUploadResponse {
             material: Some(convert::material(&row)),
             upload: Some(upload),
@@ -317,76 +323,11 @@ impl Materials {
             self.objects.delete(&m.object_key).await?;
         }
         let now = self.now();
-        let _turn = self.write_turn().await;
-        let txn = self.db.begin().await?;
-        let outcome = match verdict {
-            Ok(()) => {
-                // Guarded on PENDING: of two racing confirmations only one logs and replaces.
-                let done = material::Entity::update_many()
-                    .col_expr(
-                        material::Column::Status,
-                        Expr::value(status::AVAILABLE.to_owned()),
-                    )
-                    .col_expr(material::Column::ConfirmedAt, Expr::value(Some(now)))
-                    .filter(material::Column::Id.eq(&m.id))
-                    .filter(material::Column::Status.eq(status::PENDING))
-                    .exec(&txn)
-                    .await?;
-                if done.rows_affected == 0 {
-                    txn.commit().await?;
-                    let current = self.material_in_tenant(caller, &m.id).await?;
-                    return Ok(convert::material(&current));
-                }
-                let confirmed = material::Model {
-                    status: status::AVAILABLE.to_owned(),
-                    confirmed_at: Some(now),
-                    ..m.clone()
-                };
-                self.log(
-                    &txn,
-                    caller,
-                    LogEntry {
-                        tenant: &m.tenant,
-                        material_id: &m.id,
-                        application_id: &m.application_id,
-                        action: action::CONFIRMED,
-                        role,
-                        granted: true,
-                        detail: String::new(),
-                    },
-                )
-                .await?;
-                if let Some(old_id) = &m.replaces_material_id
-                    && let Some(old) = by_key(
-                        material::Entity::find_by_id(old_id.clone())
-                            .filter(material::Column::Tenant.eq(&m.tenant))
-                            .filter(material::Column::Status.eq(status::AVAILABLE)),
-                        &txn,
-                    )
-                    .await?
-                {
-                    let mut superseded: material::ActiveModel = old.into();
-                    superseded.status = Set(status::REPLACED.to_owned());
-                    superseded.replaced_by_material_id = Set(Some(m.id.clone()));
-                    superseded.update(&txn).await?;
-                    self.log(
-                        &txn,
-                        caller,
-                        LogEntry {
-                            tenant: &m.tenant,
-                            material_id: old_id,
-                            application_id: &m.application_id,
-                            action: action::REPLACED,
-                            role,
-                            granted: true,
-                            detail: format!("由 {} 替换", m.id),
-                        },
-                    )
-                    .await?;
-                }
-                Ok(convert::material(&confirmed))
-            }
+        match verdict {
+            Ok(()) => self.make_available(caller, &m, role, now).await,
             Err((code, message)) => {
+                let _turn = self.write_turn().await;
+                let txn = self.db.begin().await?;
                 let mut update: material::ActiveModel = m.clone().into();
                 update.status = Set(status::REJECTED.to_owned());
                 update.rejection_reason = Set(Some(message.clone()));
@@ -406,23 +347,100 @@ impl Materials {
                     },
                 )
                 .await?;
+                txn.commit().await?;
                 Err(MaterialsError::Rejected { code, message })
             }
-        };
-        txn.commit().await?;
-        outcome
+        }
     }
 
-    /// Returns the application's pending and usable materials.
+    /// Makes a pending material that passed inspection usable. One statement, guarded on
+    /// PENDING (of two racing confirmations only one changes the row, and the row records the
+    /// confirmation: ListAccessLog derives its entry); a new version of a replaced file also
+    /// marks the old one replaced, in the same transaction.
+    async fn make_available(
+        &self,
+        caller: &Caller,
+        m: &material::Model,
+        role: Role,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<pb::Material, MaterialsError> {
+        let confirm = material::Entity::update_many()
+            .col_expr(
+                material::Column::Status,
+                Expr::value(status::AVAILABLE.to_owned()),
+            )
+            .col_expr(material::Column::ConfirmedAt, Expr::value(Some(now)))
+            .filter(material::Column::Id.eq(&m.id))
+            .filter(material::Column::Status.eq(status::PENDING));
+        let turn = self.write_turn().await;
+        let done = match &m.replaces_material_id {
+            None => confirm.exec(&self.db).await?.rows_affected == 1,
+            Some(old_id) => {
+                let txn = self.db.begin().await?;
+                let done = confirm.exec(&txn).await?.rows_affected == 1;
+                let old = by_key(
+                    material::Entity::find_by_id(old_id.clone())
+                        .filter(material::Column::Tenant.eq(&m.tenant))
+                        .filter(material::Column::Status.eq(status::AVAILABLE)),
+                    &txn,
+                )
+                .await?;
+                if let Some(old) = old.filter(|_| done) {
+                    let mut superseded: material::ActiveModel = old.into();
+                    superseded.status = Set(status::REPLACED.to_owned());
+                    superseded.replaced_by_material_id = Set(Some(m.id.clone()));
+                    superseded.update(&txn).await?;
+                    self.log(
+                        &txn,
+                        caller,
+                        LogEntry {
+                            tenant: &m.tenant,
+                            material_id: old_id,
+                            application_id: &m.application_id,
+                            action: action::REPLACED,
+                            role,
+                            granted: true,
+                            detail: format!("由 {} 替换", m.id),
+                        },
+                    )
+                    .await?;
+                }
+                txn.commit().await?;
+                done
+            }
+        };
+        drop(turn);
+        if !done {
+            let current = self.material_in_tenant(caller, &m.id).await?;
+            return Ok(convert::material(&current));
+        }
+        Ok(convert::material(&material::Model {
+            status: status::AVAILABLE.to_owned(),
+            confirmed_at: Some(now),
+            ..m.clone()
+        }))
+    }
+
+    /// Returns the application's pending and usable materials, the columns a declaration
+    /// checks (an application may hold fifty files: whole rows were most of this query's cost).
     async fn live_materials(
         &self,
         tenant: &str,
         application_id: &str,
-    ) -> Result<Vec<material::Model>, MaterialsError> {
+    ) -> Result<Vec<Live>, MaterialsError> {
         Ok(material::Entity::find()
+            .select_only()
+            .columns([
+                material::Column::Id,
+                material::Column::Status,
+                material::Column::Sha256,
+                material::Column::SizeBytes,
+                material::Column::UploadExpiresAt,
+            ])
             .filter(material::Column::Tenant.eq(tenant))
             .filter(material::Column::ApplicationId.eq(application_id))
             .filter(material::Column::Status.is_in([status::PENDING, status::AVAILABLE]))
+            .into_model::<Live>()
             .all(&self.db)
             .await?)
     }

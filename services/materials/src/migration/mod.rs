@@ -6,6 +6,7 @@ mod m20261201_000001_create_materials;
 mod m20261201_000002_create_access_log;
 mod m20261201_000003_create_upload_policies;
 mod m20261201_000004_create_attachments;
+mod m20261201_000005_add_uploader_to_materials;
 
 /// Every migration of this component, in order.
 #[derive(Debug)]
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000002_create_access_log::Migration),
             Box::new(m20261201_000003_create_upload_policies::Migration),
             Box::new(m20261201_000004_create_attachments::Migration),
+            Box::new(m20261201_000005_add_uploader_to_materials::Migration),
         ]
     }
 }

@@ -37,6 +37,11 @@ pub struct Model {
     pub uploaded_by: String,
     /// Role they declared it under.
     pub uploaded_by_role: String,
+    /// Tenant of their account (the access log's actor tenant of the declaration and the
+    /// confirmation, which this row records).
+    pub uploaded_by_tenant: Option<String>,
+    /// Street or department code of a scoped uploader role.
+    pub uploaded_by_scope: Option<String>,
     /// S3 key.
     pub object_key: String,
     /// Declaration time.

@@ -1,0 +1,309 @@
+//! The embedded store: s3s-fs, with plain HEADs and small ranged GETs answered in one step.
+//!
+//! s3s-fs answers a read with several `tokio::fs` calls (stat, open, seek, read the object's
+//! attribute and checksum files, read), each a hop to tokio's blocking pool and back: three for a
+//! HEAD, six for a 16-byte ranged GET. ConfirmUpload sends one of each per file, and on two cores
+//! those thread wake-ups were the larger part of what a confirmation cost. Here the same files are
+//! read in one blocking task and answered with what s3s-fs would answer.
+//!
+//! Everything else goes to s3s-fs unchanged: every write, whole-object GETs (streamed), and any
+//! read this does not answer exactly as s3s-fs would: conditional or versioned requests, parts,
+//! response overrides, SSE-C, a key that is not a plain relative path, an object without its
+//! checksum file (a write that was refused or came from elsewhere), or an unreadable attribute
+//! file. The files are s3s-fs 0.14's layout (`fs.rs`): should a later version change it, reads
+//! simply fall back to s3s-fs (the tests notice: they ask for the fast path by its counter).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use s3s::dto::{
+    ETag, GetObjectInput, GetObjectOutput, HeadObjectInput, HeadObjectOutput, Range, StreamingBlob,
+    Timestamp,
+};
+use s3s::{S3, S3Request, S3Response, S3Result};
+use s3s_fs::FileSystem;
+
+/// Largest ranged GET answered from one read (bigger ones are streamed by s3s-fs).
+const SMALL_RANGE: u64 = 64 * 1024;
+
+/// s3s-fs plus the one-step reads.
+pub(super) struct Store {
+    fs: FileSystem,
+    root: PathBuf,
+    /// Reads answered here (tests check that the fast path is taken).
+    pub(super) answered: Arc<AtomicU64>,
+}
+
+/// What a read found, all from one blocking step.
+struct Found {
+    len: u64,
+    modified: SystemTime,
+    attributes: Attributes,
+    info: serde_json::Map<String, serde_json::Value>,
+    e_tag: String,
+    /// The requested bytes, for a ranged GET.
+    bytes: Option<(std::ops::Range<u64>, Vec<u8>)>,
+}
+
+/// s3s-fs's `ObjectAttributes` file (`.metadata.json`), the fields it answers reads with.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Attributes {
+    user_metadata: Option<std::collections::HashMap<String, String>>,
+    content_encoding: Option<String>,
+    content_type: Option<String>,
+    content_disposition: Option<String>,
+    content_language: Option<String>,
+    cache_control: Option<String>,
+    website_redirect_location: Option<String>,
+}
+
+/// Whether a HEAD or GET input asks for nothing but the object (and its checksum, and for a GET a
+/// range): the two inputs have the same fields.
+macro_rules! plain_read {
+    ($input:expr) => {{
+        let i = $input;
+        i.expected_bucket_owner.is_none()
+            && i.if_match.is_none()
+            && i.if_modified_since.is_none()
+            && i.if_none_match.is_none()
+            && i.if_unmodified_since.is_none()
+            && i.part_number.is_none()
+            && i.request_payer.is_none()
+            && i.response_cache_control.is_none()
+            && i.response_content_disposition.is_none()
+            && i.response_content_encoding.is_none()
+            && i.response_content_language.is_none()
+            && i.response_content_type.is_none()
+            && i.response_expires.is_none()
+            && i.sse_customer_algorithm.is_none()
+            && i.sse_customer_key.is_none()
+            && i.sse_customer_key_md5.is_none()
+            && i.version_id.is_none()
+    }};
+}
+
+impl Store {
+    pub(super) fn new(root: &Path) -> Result<Self, String> {
+        let fs = FileSystem::new(root).map_err(|e| format!("{e:?}"))?;
+        // As s3s-fs resolves it.
+        let root = std::env::current_dir()
+            .and_then(|dir| dir.join(root).canonicalize())
+            .map_err(|e| e.to_string())?;
+        Ok(Self {
+            fs,
+            root,
+            answered: Arc::default(),
+        })
+    }
+
+    /// Reads the object's files in one blocking step; `None` when s3s-fs should answer.
+    async fn find(&self, bucket: &str, key: &str, range: Option<&Range>) -> Option<Found> {
+        let plain = |s: &str| {
+            !s.is_empty()
+                && !s.contains(['\\', '\0'])
+                && s.split('/').all(|part| !matches!(part, "" | "." | ".."))
+        };
+        if !plain(bucket) || bucket.contains('/') || !plain(key) {
+            return None;
+        }
+        let wanted = match range {
+            None => None,
+            Some(Range::Int {
+                first,
+                last: Some(last),
+            }) if last >= first && last - first < SMALL_RANGE => Some((*first, *last)),
+            Some(_) => return None,
+        };
+        let encode = |s: &str| URL_SAFE_NO_PAD.encode(s);
+        let files = format!(".bucket-{}.object-{}", encode(bucket), encode(key));
+        let object = self.root.join(bucket).join(key);
+        let attributes = self.root.join(format!("{files}.metadata.json"));
+        let info = self.root.join(format!("{files}.internal.json"));
+        tokio::task::spawn_blocking(move || read(&object, &attributes, &info, wanted))
+            .await
+            .ok()
+            .flatten()
+    }
+}
+
+/// The blocking step: the object's size and time, its attribute and checksum files, and the
+/// requested bytes. `None` for anything s3s-fs should answer (missing files included).
+fn read(
+    object: &Path,
+    attributes: &Path,
+    info: &Path,
+    wanted: Option<(u64, u64)>,
+) -> Option<Found> {
+    use std::io::{Read, Seek, SeekFrom};
+    let info: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(info).ok()?).ok()?;
+    let e_tag = info.get("e_tag")?.as_str()?.to_owned();
+    let attributes = match std::fs::read(attributes) {
+        Ok(text) => serde_json::from_slice(&text).ok()?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Attributes::default(),
+        Err(_) => return None,
+    };
+    let mut file = std::fs::File::open(object).ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    let len = meta.len();
+    let bytes = match wanted {
+        None => None,
+        // Past the end: s3s-fs answers 416.
+        Some((first, _)) if first >= len => return None,
+        Some((first, last)) => {
+            let end = last.saturating_add(1).min(len);
+            let mut buf = vec![0; usize::try_from(end - first).ok()?];
+            file.seek(SeekFrom::Start(first)).ok()?;
+            file.read_exact(&mut buf).ok()?;
+            Some((first..end, buf))
+        }
+    };
+    Some(Found {
+        len,
+        modified: meta.modified().ok()?,
+        attributes,
+        info,
+        e_tag,
+        bytes,
+    })
+}
+
+/// The stored checksum named `name` (`checksum_sha256`, …), as s3s-fs answers it.
+fn checksum(info: &serde_json::Map<String, serde_json::Value>, name: &str) -> Option<String> {
+    info.get(name).and_then(|v| v.as_str()).map(str::to_owned)
+}
+
+/// Implements S3 operations by handing them to s3s-fs.
+macro_rules! to_s3s_fs {
+    ($($op:ident: $input:ident => $output:ident,)*) => {$(
+        // Spelled as `async_trait` expands an `async fn` (it does not see into macros).
+        fn $op<'life0, 'async_trait>(
+            &'life0 self,
+            req: S3Request<s3s::dto::$input>,
+        ) -> std::pin::Pin<Box<
+            dyn std::future::Future<Output = S3Result<S3Response<s3s::dto::$output>>>
+                + Send
+                + 'async_trait,
+        >>
+        where
+            'life0: 'async_trait,
+            Self: 'async_trait,
+        {
+            self.fs.$op(req)
+        }
+    )*};
+}
+
+#[async_trait::async_trait]
+impl S3 for Store {
+    to_s3s_fs! {
+    abort_multipart_upload: AbortMultipartUploadInput => AbortMultipartUploadOutput,
+    complete_multipart_upload: CompleteMultipartUploadInput => CompleteMultipartUploadOutput,
+    copy_object: CopyObjectInput => CopyObjectOutput,
+    create_bucket: CreateBucketInput => CreateBucketOutput,
+    create_multipart_upload: CreateMultipartUploadInput => CreateMultipartUploadOutput,
+    delete_bucket: DeleteBucketInput => DeleteBucketOutput,
+    delete_object: DeleteObjectInput => DeleteObjectOutput,
+    delete_objects: DeleteObjectsInput => DeleteObjectsOutput,
+    get_bucket_location: GetBucketLocationInput => GetBucketLocationOutput,
+    head_bucket: HeadBucketInput => HeadBucketOutput,
+    list_buckets: ListBucketsInput => ListBucketsOutput,
+    list_objects: ListObjectsInput => ListObjectsOutput,
+    list_objects_v2: ListObjectsV2Input => ListObjectsV2Output,
+    list_parts: ListPartsInput => ListPartsOutput,
+    put_object: PutObjectInput => PutObjectOutput,
+    upload_part: UploadPartInput => UploadPartOutput,
+    upload_part_copy: UploadPartCopyInput => UploadPartCopyOutput,
+    }
+
+    async fn head_object(
+        &self,
+        req: S3Request<HeadObjectInput>,
+    ) -> S3Result<S3Response<HeadObjectOutput>> {
+        let input = &req.input;
+        let found = if plain_read!(input) && input.range.is_none() {
+            self.find(&input.bucket, &input.key, None).await
+        } else {
+            None
+        };
+        let Some(f) = found else {
+            return self.fs.head_object(req).await;
+        };
+        self.answered.fetch_add(1, Ordering::Relaxed);
+        let a = f.attributes;
+        Ok(S3Response::new(HeadObjectOutput {
+            content_length: i64::try_from(f.len).ok(),
+            content_type: a.content_type,
+            content_encoding: a.content_encoding,
+            content_disposition: a.content_disposition,
+            content_language: a.content_language,
+            cache_control: a.cache_control,
+            website_redirect_location: a.website_redirect_location,
+            last_modified: Some(Timestamp::from(f.modified)),
+            metadata: a.user_metadata,
+            e_tag: Some(ETag::Strong(f.e_tag)),
+            checksum_crc32: checksum(&f.info, "checksum_crc32"),
+            checksum_crc32c: checksum(&f.info, "checksum_crc32c"),
+            checksum_sha1: checksum(&f.info, "checksum_sha1"),
+            checksum_sha256: checksum(&f.info, "checksum_sha256"),
+            checksum_crc64nvme: checksum(&f.info, "checksum_crc64nvme"),
+            ..Default::default()
+        }))
+    }
+
+    async fn get_object(
+        &self,
+        req: S3Request<GetObjectInput>,
+    ) -> S3Result<S3Response<GetObjectOutput>> {
+        let input = &req.input;
+        let found = match &input.range {
+            Some(range) if plain_read!(input) => {
+                self.find(&input.bucket, &input.key, Some(range)).await
+            }
+            _ => None,
+        };
+        let Some(Found {
+            len,
+            modified,
+            attributes: a,
+            info,
+            e_tag,
+            bytes: Some((range, bytes)),
+        }) = found
+        else {
+            return self.fs.get_object(req).await;
+        };
+        self.answered.fetch_add(1, Ordering::Relaxed);
+        // s3s-fs (like S3) leaves the whole object's checksum out of a partial read.
+        let whole = range.end - range.start == len;
+        let sum = |name| whole.then(|| checksum(&info, name)).flatten();
+        Ok(S3Response::new(GetObjectOutput {
+            content_length: i64::try_from(bytes.len()).ok(),
+            content_range: Some(format!("bytes {}-{}/{len}", range.start, range.end - 1)),
+            body: Some(StreamingBlob::from(s3s::Body::from(bytes))),
+            last_modified: Some(Timestamp::from(modified)),
+            metadata: a.user_metadata,
+            content_encoding: a.content_encoding,
+            content_type: a.content_type,
+            content_disposition: a.content_disposition,
+            content_language: a.content_language,
+            cache_control: a.cache_control,
+            website_redirect_location: a.website_redirect_location,
+            e_tag: Some(ETag::Strong(e_tag)),
+            checksum_crc32: sum("checksum_crc32"),
+            checksum_crc32c: sum("checksum_crc32c"),
+            checksum_sha1: sum("checksum_sha1"),
+            checksum_sha256: sum("checksum_sha256"),
+            checksum_crc64nvme: sum("checksum_crc64nvme"),
+            ..Default::default()
+        }))
+    }
+}
