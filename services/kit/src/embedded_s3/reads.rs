@@ -307,3 +307,119 @@ impl S3 for Store {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::engine::general_purpose::STANDARD;
+    use futures::TryStreamExt as _;
+    use s3s::dto::{ChecksumMode, PutObjectInput};
+    use sha2::{Digest, Sha256};
+
+    fn request<T>(input: T) -> S3Request<T> {
+        S3Request {
+            input,
+            method: http::Method::GET,
+            uri: http::Uri::from_static("/"),
+            headers: http::HeaderMap::new(),
+            extensions: http::Extensions::new(),
+            credentials: None,
+            region: None,
+            service: None,
+            trailing_headers: None,
+        }
+    }
+
+    async fn put(store: &Store, key: &str, body: &[u8], sha256_of: &[u8]) -> bool {
+        let input = PutObjectInput {
+            bucket: "b".to_owned(),
+            key: key.to_owned(),
+            body: Some(StreamingBlob::from(s3s::Body::from(body.to_vec()))),
+            content_type: Some("application/pdf".to_owned()),
+            content_length: i64::try_from(body.len()).ok(),
+            checksum_sha256: Some(STANDARD.encode(Sha256::digest(sha256_of))),
+            ..Default::default()
+        };
+        store.put_object(request(input)).await.is_ok()
+    }
+
+    fn head(key: &str) -> HeadObjectInput {
+        HeadObjectInput {
+            bucket: "b".to_owned(),
+            key: key.to_owned(),
+            checksum_mode: Some(ChecksumMode::from_static(ChecksumMode::ENABLED)),
+            ..Default::default()
+        }
+    }
+
+    fn get(key: &str, first: u64, last: u64) -> GetObjectInput {
+        GetObjectInput {
+            bucket: "b".to_owned(),
+            key: key.to_owned(),
+            checksum_mode: Some(ChecksumMode::from_static(ChecksumMode::ENABLED)),
+            range: Some(Range::Int {
+                first,
+                last: Some(last),
+            }),
+            ..Default::default()
+        }
+    }
+
+    /// An answer reduced to what can be compared: the output without its body, the body's
+    /// bytes, or the error code.
+    async fn got(
+        answer: S3Result<S3Response<GetObjectOutput>>,
+    ) -> Result<(String, Vec<u8>), String> {
+        let mut output = answer.map_err(|e| e.code().as_str().to_owned())?.output;
+        let body = output.body.take().expect("body");
+        let bytes: Vec<u8> = body
+            .map_ok(|b| b.to_vec())
+            .try_concat()
+            .await
+            .expect("body bytes");
+        Ok((format!("{output:?}"), bytes))
+    }
+
+    /// What the one-step reads answer is what s3s-fs answers from the same files, for the
+    /// objects and requests ConfirmUpload sends and for those it hands back to s3s-fs.
+    #[tokio::test]
+    async fn one_step_reads_answer_as_s3s_fs_does() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("b")).expect("bucket");
+        let store = Store::new(dir.path()).expect("store");
+        let plain = FileSystem::new(dir.path()).expect("s3s-fs");
+        let pdf = b"%PDF-1.4\nsome evidence".repeat(100);
+        assert!(put(&store, "t/a/good", &pdf, &pdf).await);
+        // Refused for its checksum: s3s-fs keeps the bytes without a checksum file.
+        assert!(!put(&store, "t/a/refused", &pdf, b"other").await);
+
+        let before = store.answered.load(Ordering::Relaxed);
+        for key in ["t/a/good", "t/a/refused", "t/a/missing", "t/../b/t/a/good"] {
+            let ours = store.head_object(request(head(key))).await;
+            let theirs = plain.head_object(request(head(key))).await;
+            match (ours, theirs) {
+                (Ok(ours), Ok(theirs)) => assert!(ours.output == theirs.output, "{key}"),
+                (Err(ours), Err(theirs)) => assert_eq!(ours.code(), theirs.code(), "{key}"),
+                (ours, theirs) => panic!("{key}: {:?} vs {:?}", ours.is_ok(), theirs.is_ok()),
+            }
+            let len = u64::try_from(pdf.len()).expect("len");
+            for (first, last) in [
+                (0, 15),
+                (5, 9),
+                (0, len - 1),
+                (0, len + 100),
+                (len, len + 5),
+            ] {
+                let ours = got(store.get_object(request(get(key, first, last))).await).await;
+                let theirs = got(plain.get_object(request(get(key, first, last))).await).await;
+                assert_eq!(ours, theirs, "{key} {first}-{last}");
+            }
+        }
+        // Answered in one step: the good object's HEAD and its four readable ranges.
+        assert_eq!(store.answered.load(Ordering::Relaxed) - before, 5);
+        let whole = got(store.get_object(request(get("t/a/good", 0, 9999))).await).await;
+        let (output, bytes) = whole.expect("whole");
+        assert_eq!(bytes, pdf);
+        assert!(output.contains("checksum_sha256: \""), "{output}");
+    }
+}
