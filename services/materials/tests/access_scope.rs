@@ -1,6 +1,7 @@
 //! Street and department scope of evidence reads, against the embedded S3 endpoint and SQLite:
 //! a street reviewer gets URLs only for applications of their street, a department verifier
-//! only for indicators review routed to their department, whatever the uploader declared.
+//! only for indicators review routed to their department, whatever the uploader declared. And
+//! what the access log lists of those reads and of the uploads.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -319,4 +320,64 @@ async fn without_review_scoped_staff_get_no_url_and_others_are_unaffected() {
     download(&env, &person("applicant-1", Role::Applicant), &material)
         .await
         .expect("the owner neither");
+}
+
+/// The access log lists a material's declaration and confirmation (which its row records) with
+/// the logged downloads, in time order, the same page by page as whole.
+#[tokio::test]
+async fn the_log_lists_declaration_confirmation_and_downloads_in_order() {
+    let env = env_with(None).await;
+    let id = upload(&env, "app-log", "").await;
+    download(&env, &person("district-1", Role::DistrictReviewer), &id)
+        .await
+        .expect("download");
+    let admin = person("admin-1", Role::DistrictAdmin);
+    let page = |page_size: i32, page_token: String| {
+        env.svc.list_access_log(req(
+            pb::ListAccessLogRequest {
+                application_id: "app-log".to_owned(),
+                page_size,
+                page_token,
+                ..Default::default()
+            },
+            &admin,
+        ))
+    };
+    let all = page(0, String::new())
+        .await
+        .expect("log")
+        .into_inner()
+        .entries;
+    let actions: Vec<i32> = all.iter().map(|e| e.action).collect();
+    assert_eq!(
+        actions,
+        [
+            pb::AccessAction::UploadUrlIssued as i32,
+            pb::AccessAction::Confirmed as i32,
+            pb::AccessAction::DownloadUrlIssued as i32,
+        ]
+    );
+    for entry in &all[..2] {
+        let actor = entry.actor.as_ref().expect("actor");
+        assert_eq!(
+            (actor.subject.as_str(), actor.tenant.as_str(), actor.role),
+            (
+                "applicant-1",
+                TENANT,
+                jifen_proto::common::v1::Role::Applicant as i32
+            )
+        );
+        assert!(entry.granted && entry.material_id == id);
+    }
+    let mut paged = Vec::new();
+    let mut token = String::new();
+    loop {
+        let one = page(1, token).await.expect("page").into_inner();
+        paged.extend(one.entries);
+        if one.next_page_token.is_empty() {
+            break;
+        }
+        token = one.next_page_token;
+    }
+    assert_eq!(paged, all);
 }
