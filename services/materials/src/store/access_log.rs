@@ -1,4 +1,6 @@
-//! `access_log`: append-only record of who touched which material.
+//! `access_log`: append-only record of who touched which material. A material's declaration and
+//! confirmation are recorded by its own row instead (`materials.uploaded_by*`, `created_at`,
+//! `confirmed_at`); ListAccessLog lists them with these rows.
 
 use sea_orm::entity::prelude::*;
 
