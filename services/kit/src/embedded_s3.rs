@@ -6,9 +6,6 @@ use std::path::Path;
 
 mod reads;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use s3s::auth::SimpleAuth;
@@ -21,7 +18,6 @@ use tokio_util::sync::CancellationToken;
 pub struct EmbeddedS3 {
     addr: SocketAddr,
     shutdown: CancellationToken,
-    reads_answered: Arc<AtomicU64>,
 }
 
 /// The embedded endpoint could not start.
@@ -41,7 +37,6 @@ impl EmbeddedS3 {
         let fail = |err: &dyn std::fmt::Display| EmbeddedS3Error(err.to_string());
         std::fs::create_dir_all(root.join(bucket)).map_err(|e| fail(&e))?;
         let store = reads::Store::new(root).map_err(|e| fail(&e))?;
-        let reads_answered = Arc::clone(&store.answered);
         let mut builder = S3ServiceBuilder::new(store);
         builder.set_auth(SimpleAuth::from_single(access_key, secret_key));
         let service = builder.build();
@@ -76,21 +71,12 @@ impl EmbeddedS3 {
                 });
             }
         });
-        Ok(Self {
-            addr,
-            shutdown,
-            reads_answered,
-        })
+        Ok(Self { addr, shutdown })
     }
 
     /// Returns the bound address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
-    }
-
-    /// Returns how many HEADs and ranged GETs the store answered in one step (see [`reads`]).
-    pub fn reads_answered(&self) -> u64 {
-        self.reads_answered.load(Ordering::Relaxed)
     }
 
     /// Returns the endpoint URL, e.g. `http://127.0.0.1:40123`.
