@@ -166,7 +166,7 @@ pub(crate) fn access_entry(e: &access_log::Model, hide_subject: bool) -> pb::Acc
 }
 
 /// Returns `(offset, limit)` of a page request (default 100, at most 500).
-pub(crate) fn page(page_size: i32, page_token: &str) -> (u64, u64) {
+fn page(page_size: i32, page_token: &str) -> (u64, u64) {
     let limit = match page_size {
         n if n <= 0 => 100,
         n => u64::try_from(n.min(500)).unwrap_or(100),
@@ -174,8 +174,25 @@ pub(crate) fn page(page_size: i32, page_token: &str) -> (u64, u64) {
     (page_token.parse().unwrap_or(0), limit)
 }
 
+/// Returns the page of `items` a request asks for (see [`page`]) and the next page's token, for
+/// lists assembled in memory.
+pub(crate) fn page_of<T>(
+    items: impl IntoIterator<Item = T>,
+    page_size: i32,
+    page_token: &str,
+) -> (Vec<T>, String) {
+    let (offset, limit) = page(page_size, page_token);
+    let items: Vec<T> = items
+        .into_iter()
+        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+        .take(usize::try_from(limit).unwrap_or(usize::MAX))
+        .collect();
+    let next = next_token(offset, limit, items.len());
+    (items, next)
+}
+
 /// Returns the next page token after `offset + got` rows when the page was full.
-pub(crate) fn next_token(offset: u64, limit: u64, got: usize) -> String {
+fn next_token(offset: u64, limit: u64, got: usize) -> String {
     if got as u64 == limit {
         (offset + limit).to_string()
     } else {

@@ -124,15 +124,14 @@ impl Materials {
             .chain(logged)
             .collect();
         rows.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
-        let (offset, limit) = convert::page(req.page_size, &req.page_token);
-        let entries: Vec<pb::AccessLogEntry> = rows
-            .iter()
-            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-            .take(usize::try_from(limit).unwrap_or(usize::MAX))
-            .map(|e| convert::access_entry(e, owner && e.actor_subject != caller.subject))
-            .collect();
+        let (entries, next_page_token) = convert::page_of(
+            rows.iter()
+                .map(|e| convert::access_entry(e, owner && e.actor_subject != caller.subject)),
+            req.page_size,
+            &req.page_token,
+        );
         Ok(pb::ListAccessLogResponse {
-            next_page_token: convert::next_token(offset, limit, entries.len()),
+            next_page_token,
             entries,
         })
     }

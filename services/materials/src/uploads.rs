@@ -378,14 +378,18 @@ impl Materials {
             Some(old_id) => {
                 let txn = self.db.begin().await?;
                 let done = confirm.exec(&txn).await?.rows_affected == 1;
-                let old = by_key(
-                    material::Entity::find_by_id(old_id.clone())
-                        .filter(material::Column::Tenant.eq(&m.tenant))
-                        .filter(material::Column::Status.eq(status::AVAILABLE)),
-                    &txn,
-                )
-                .await?;
-                if let Some(old) = old.filter(|_| done) {
+                let old = if done {
+                    by_key(
+                        material::Entity::find_by_id(old_id.clone())
+                            .filter(material::Column::Tenant.eq(&m.tenant))
+                            .filter(material::Column::Status.eq(status::AVAILABLE)),
+                        &txn,
+                    )
+                    .await?
+                } else {
+                    None
+                };
+                if let Some(old) = old {
                     let mut superseded: material::ActiveModel = old.into();
                     superseded.status = Set(status::REPLACED.to_owned());
                     superseded.replaced_by_material_id = Set(Some(m.id.clone()));
@@ -597,15 +601,13 @@ impl Materials {
             .filter(|m| m.status == status::AVAILABLE)
             .map(|m| u64::try_from(m.size_bytes).unwrap_or_default())
             .sum();
-        let (offset, limit) = convert::page(req.page_size, &req.page_token);
-        let materials: Vec<pb::Material> = readable
-            .iter()
-            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-            .take(usize::try_from(limit).unwrap_or(usize::MAX))
-            .map(|m| convert::material(m))
-            .collect();
+        let (materials, next_page_token) = convert::page_of(
+            readable.iter().map(|m| convert::material(m)),
+            req.page_size,
+            &req.page_token,
+        );
         Ok(pb::ListMaterialsResponse {
-            next_page_token: convert::next_token(offset, limit, materials.len()),
+            next_page_token,
             materials,
             application_bytes,
         })
