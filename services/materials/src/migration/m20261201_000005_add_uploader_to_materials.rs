@@ -14,6 +14,9 @@ use sea_orm_migration::prelude::*;
 #[derive(Debug)]
 pub(crate) struct Migration;
 
+/// The added columns (SQLite alters one column per statement).
+const COLUMNS: [&str; 2] = ["uploaded_by_tenant", "uploaded_by_scope"];
+
 impl MigrationName for Migration {
     fn name(&self) -> &str {
         "m20261201_000005_add_uploader_to_materials"
@@ -23,8 +26,7 @@ impl MigrationName for Migration {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        // One column per statement: SQLite alters one thing at a time.
-        for column in ["uploaded_by_tenant", "uploaded_by_scope"] {
+        for column in COLUMNS {
             manager
                 .alter_table(
                     Table::alter()
@@ -53,7 +55,7 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for column in ["uploaded_by_scope", "uploaded_by_tenant"] {
+        for column in COLUMNS.into_iter().rev() {
             manager
                 .alter_table(
                     Table::alter()
