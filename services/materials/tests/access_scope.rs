@@ -1,20 +1,28 @@
 //! Street and department scope of evidence reads, against the embedded S3 endpoint and SQLite:
 //! a street reviewer gets URLs only for applications of their street, a department verifier
 //! only for indicators review routed to their department, whatever the uploader declared. And
-//! what the access log lists of those reads and of the uploads.
+//! what the access log lists of those reads and of the uploads, rows declared before the
+//! uploader's tenant was kept included.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 
+use chrono::{Duration, Utc};
+
 use jifen_kit::auth::{Caller, Role};
+use jifen_kit::blob::BlobStore;
 use jifen_kit::config::Config;
 use jifen_kit::embedded_s3::EmbeddedS3;
 use jifen_materials::domain::access::{ApplicationScope, Verification};
 use jifen_materials::scopes::{ScopeSource, StaticScopes};
+use jifen_materials::store::{access_log, material};
 use jifen_materials::{Materials, MaterialsError, Migrator};
 use jifen_proto::materials::v1 as pb;
 use jifen_proto::materials::v1::materials_service_server::MaterialsService;
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::EntityTrait;
+use sea_orm_migration::MigratorTrait;
 use sha2::{Digest, Sha256};
 use tonic::{Code, Request};
 
@@ -39,7 +47,7 @@ async fn env_with(scopes: Option<Arc<dyn ScopeSource>>) -> Env {
     )
     .await
     .expect("embedded s3");
-    let blob = jifen_kit::blob::BlobStore::new(&config.s3, &s3.endpoint());
+    let blob = BlobStore::new(&config.s3, &s3.endpoint());
     let db = jifen_kit::db::connect("materials", &config.database, dir.path())
         .await
         .expect("db");
@@ -322,6 +330,17 @@ async fn without_review_scoped_staff_get_no_url_and_others_are_unaffected() {
         .expect("the owner neither");
 }
 
+/// What both access-log tests list: a declaration, its confirmation, one download.
+const DECLARED_CONFIRMED_DOWNLOADED: [pb::AccessAction; 3] = [
+    pb::AccessAction::UploadUrlIssued,
+    pb::AccessAction::Confirmed,
+    pb::AccessAction::DownloadUrlIssued,
+];
+
+fn actions(entries: &[pb::AccessLogEntry]) -> Vec<pb::AccessAction> {
+    entries.iter().map(pb::AccessLogEntry::action).collect()
+}
+
 /// The access log lists a material's declaration and confirmation (which its row records) with
 /// the logged downloads, in time order, the same page by page as whole.
 #[tokio::test]
@@ -348,15 +367,7 @@ async fn the_log_lists_declaration_confirmation_and_downloads_in_order() {
         .expect("log")
         .into_inner()
         .entries;
-    let actions: Vec<i32> = all.iter().map(|e| e.action).collect();
-    assert_eq!(
-        actions,
-        [
-            pb::AccessAction::UploadUrlIssued as i32,
-            pb::AccessAction::Confirmed as i32,
-            pb::AccessAction::DownloadUrlIssued as i32,
-        ]
-    );
+    assert_eq!(actions(&all), DECLARED_CONFIRMED_DOWNLOADED);
     for entry in &all[..2] {
         let actor = entry.actor.as_ref().expect("actor");
         assert_eq!(
@@ -380,4 +391,130 @@ async fn the_log_lists_declaration_confirmation_and_downloads_in_order() {
         token = one.next_page_token;
     }
     assert_eq!(paged, all);
+}
+
+fn log_row(
+    id: &str,
+    action: &str,
+    subject: &str,
+    role: &str,
+    tenant: &str,
+    scope: Option<&str>,
+) -> access_log::ActiveModel {
+    access_log::ActiveModel {
+        id: Set(id.to_owned()),
+        tenant: Set("wuzhong".to_owned()),
+        material_id: Set("m-old".to_owned()),
+        application_id: Set("app-old".to_owned()),
+        action: Set(action.to_owned()),
+        actor_subject: Set(subject.to_owned()),
+        actor_role: Set(role.to_owned()),
+        actor_tenant: Set(tenant.to_owned()),
+        actor_scope: Set(scope.map(str::to_owned)),
+        granted: Set(true),
+        detail: Set(String::new()),
+        at: Set(Utc::now()),
+    }
+}
+
+/// Materials declared before their rows recorded the uploader's tenant and scope: after the
+/// migration their log lists each entry once, with the uploader as it was logged.
+#[tokio::test]
+async fn rows_declared_before_the_migration_are_listed_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = Config::defaults();
+    let db = jifen_kit::db::connect("materials", &config.database, dir.path())
+        .await
+        .expect("db");
+    // Every step before the one that adds the uploader's tenant and scope.
+    let before = Migrator::migrations().len() - 1;
+    Migrator::up(&db, Some(u32::try_from(before).expect("steps")))
+        .await
+        .expect("earlier migrations");
+    let declared = Utc::now() - Duration::minutes(5);
+    material::Entity::insert(material::ActiveModel {
+        id: Set("m-old".to_owned()),
+        tenant: Set("wuzhong".to_owned()),
+        application_id: Set("app-old".to_owned()),
+        indicator: Set("residence_years".to_owned()),
+        verifier_department: Set(None),
+        file_name: Set("居住证.pdf".to_owned()),
+        content_type: Set("application/pdf".to_owned()),
+        size_bytes: Set(1024),
+        sha256: Set("ab".repeat(32)),
+        status: Set("available".to_owned()),
+        rejection_reason: Set(None),
+        replaces_material_id: Set(None),
+        replaced_by_material_id: Set(None),
+        uploaded_by: Set("street-1".to_owned()),
+        uploaded_by_role: Set("street_reviewer".to_owned()),
+        uploaded_by_tenant: NotSet,
+        uploaded_by_scope: NotSet,
+        object_key: Set("tenants/wuzhong/applications/app-old/m-old".to_owned()),
+        created_at: Set(declared),
+        upload_expires_at: Set(declared + Duration::minutes(10)),
+        confirmed_at: Set(Some(declared + Duration::minutes(1))),
+        removed_at: Set(None),
+    })
+    .exec_without_returning(&db)
+    .await
+    .expect("old material");
+    let uploader = ("street-1", "street_reviewer", "suzhou", Some("S01"));
+    access_log::Entity::insert_many([
+        log_row(
+            "0001",
+            "upload_url_issued",
+            uploader.0,
+            uploader.1,
+            uploader.2,
+            uploader.3,
+        ),
+        log_row(
+            "0002",
+            "confirmed",
+            uploader.0,
+            uploader.1,
+            uploader.2,
+            uploader.3,
+        ),
+        log_row(
+            "0003",
+            "download_url_issued",
+            "district-1",
+            "district_reviewer",
+            "wuzhong",
+            None,
+        ),
+    ])
+    .exec_without_returning(&db)
+    .await
+    .expect("old log");
+
+    Migrator::up(&db, None).await.expect("the migration");
+
+    let svc = Materials::new(db, BlobStore::new(&config.s3, "http://127.0.0.1:9"));
+    let entries = svc
+        .list_access_log(req(
+            pb::ListAccessLogRequest {
+                application_id: "app-old".to_owned(),
+                ..Default::default()
+            },
+            &person("admin-1", Role::DistrictAdmin),
+        ))
+        .await
+        .expect("log")
+        .into_inner()
+        .entries;
+    assert_eq!(actions(&entries), DECLARED_CONFIRMED_DOWNLOADED);
+    for entry in &entries[..2] {
+        let actor = entry.actor.as_ref().expect("actor");
+        assert_eq!(
+            (
+                actor.subject.as_str(),
+                actor.tenant.as_str(),
+                actor.scope_code.as_str()
+            ),
+            ("street-1", "suzhou", "S01")
+        );
+    }
 }
