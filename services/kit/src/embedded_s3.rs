@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
-mod reads;
+mod store;
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
@@ -36,7 +36,7 @@ impl EmbeddedS3 {
     ) -> Result<Self, EmbeddedS3Error> {
         let fail = |err: &dyn std::fmt::Display| EmbeddedS3Error(err.to_string());
         std::fs::create_dir_all(root.join(bucket)).map_err(|e| fail(&e))?;
-        let store = reads::Store::new(root).map_err(|e| fail(&e))?;
+        let store = store::Store::new(root).map_err(|e| fail(&e))?;
         let mut builder = S3ServiceBuilder::new(store);
         builder.set_auth(SimpleAuth::from_single(access_key, secret_key));
         let service = builder.build();

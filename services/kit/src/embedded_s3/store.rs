@@ -1,4 +1,5 @@
-//! The embedded store: s3s-fs, with plain HEADs and small ranged GETs answered in one step.
+//! The embedded store: s3s-fs, with plain HEADs and small ranged GETs answered in one step, and
+//! nothing left of a PUT refused for its checksum.
 //!
 //! s3s-fs answers a read with several `tokio::fs` calls (stat, open, seek, read the object's
 //! attribute and checksum files, read), each a hop to tokio's blocking pool and back: three for a
@@ -6,7 +7,13 @@
 //! those thread wake-ups were the larger part of what a confirmation cost. Here the same files are
 //! read in one blocking task and answered with what s3s-fs would answer.
 //!
-//! Everything else goes to s3s-fs unchanged: every write, whole-object GETs (streamed), and any
+//! s3s-fs moves a PUT's bytes into place before it compares them with the request's checksum, and
+//! leaves them there when it refuses them (`BadDigest`): the refused bytes would then block the
+//! upload's retry through the same `If-None-Match: *` URL and could be taken for an accepted
+//! upload. Here a refused PUT's object and its attribute files are removed before the answer
+//! goes out, as S3 keeps nothing of a PUT it refuses.
+//!
+//! Everything else goes to s3s-fs unchanged: every other write, whole-object GETs (streamed), and any
 //! read this does not answer exactly as s3s-fs would: conditional or versioned requests, parts,
 //! response overrides, SSE-C, a key that is not a plain relative path, an object without its
 //! checksum file (a write that was refused or came from elsewhere), or an unreadable attribute
@@ -20,16 +27,16 @@ use std::time::SystemTime;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use s3s::dto::{
-    ETag, GetObjectInput, GetObjectOutput, HeadObjectInput, HeadObjectOutput, Range, StreamingBlob,
-    Timestamp,
+    ETag, GetObjectInput, GetObjectOutput, HeadObjectInput, HeadObjectOutput, PutObjectInput,
+    PutObjectOutput, Range, StreamingBlob, Timestamp,
 };
-use s3s::{S3, S3Request, S3Response, S3Result};
+use s3s::{S3, S3ErrorCode, S3Request, S3Response, S3Result};
 use s3s_fs::FileSystem;
 
 /// Largest ranged GET answered from one read (bigger ones are streamed by s3s-fs).
 const SMALL_RANGE: u64 = 64 * 1024;
 
-/// s3s-fs plus the one-step reads.
+/// s3s-fs plus the one-step reads and the removal of refused PUTs.
 pub(super) struct Store {
     fs: FileSystem,
     root: PathBuf,
@@ -100,8 +107,9 @@ impl Store {
         })
     }
 
-    /// Reads the object's files in one blocking step; `None` when s3s-fs should answer.
-    async fn find(&self, bucket: &str, key: &str, range: Option<&Range>) -> Option<Found> {
+    /// Returns the object's file and its attribute and checksum files (s3s-fs's layout), or
+    /// `None` for a bucket or key that is not a plain relative path.
+    fn files(&self, bucket: &str, key: &str) -> Option<[PathBuf; 3]> {
         let plain = |s: &str| {
             !s.is_empty()
                 && !s.contains(['\\', '\0'])
@@ -110,6 +118,18 @@ impl Store {
         if !plain(bucket) || bucket.contains('/') || !plain(key) {
             return None;
         }
+        let encode = |s: &str| URL_SAFE_NO_PAD.encode(s);
+        let files = format!(".bucket-{}.object-{}", encode(bucket), encode(key));
+        Some([
+            self.root.join(bucket).join(key),
+            self.root.join(format!("{files}.metadata.json")),
+            self.root.join(format!("{files}.internal.json")),
+        ])
+    }
+
+    /// Reads the object's files in one blocking step; `None` when s3s-fs should answer.
+    async fn find(&self, bucket: &str, key: &str, range: Option<&Range>) -> Option<Found> {
+        let [object, attributes, info] = self.files(bucket, key)?;
         let wanted = match range {
             None => None,
             Some(Range::Int {
@@ -118,11 +138,6 @@ impl Store {
             }) if last >= first && last - first < SMALL_RANGE => Some((*first, *last)),
             Some(_) => return None,
         };
-        let encode = |s: &str| URL_SAFE_NO_PAD.encode(s);
-        let files = format!(".bucket-{}.object-{}", encode(bucket), encode(key));
-        let object = self.root.join(bucket).join(key);
-        let attributes = self.root.join(format!("{files}.metadata.json"));
-        let info = self.root.join(format!("{files}.internal.json"));
         tokio::task::spawn_blocking(move || read(&object, &attributes, &info, wanted))
             .await
             .ok()
@@ -218,9 +233,28 @@ impl S3 for Store {
     list_objects: ListObjectsInput => ListObjectsOutput,
     list_objects_v2: ListObjectsV2Input => ListObjectsV2Output,
     list_parts: ListPartsInput => ListPartsOutput,
-    put_object: PutObjectInput => PutObjectOutput,
     upload_part: UploadPartInput => UploadPartOutput,
     upload_part_copy: UploadPartCopyInput => UploadPartCopyOutput,
+    }
+
+    async fn put_object(
+        &self,
+        req: S3Request<PutObjectInput>,
+    ) -> S3Result<S3Response<PutObjectOutput>> {
+        let files = self.files(&req.input.bucket, &req.input.key);
+        let answer = self.fs.put_object(req).await;
+        if let (Err(err), Some(files)) = (&answer, files)
+            && *err.code() == S3ErrorCode::BadDigest
+        {
+            for file in files {
+                if let Err(e) = tokio::fs::remove_file(&file).await
+                    && e.kind() != std::io::ErrorKind::NotFound
+                {
+                    tracing::warn!(file = %file.display(), error = %e, "cannot remove a refused upload");
+                }
+            }
+        }
+        answer
     }
 
     async fn head_object(
@@ -312,7 +346,7 @@ mod tests {
     use super::*;
     use base64::engine::general_purpose::STANDARD;
     use futures::TryStreamExt as _;
-    use s3s::dto::{ChecksumMode, PutObjectInput};
+    use s3s::dto::ChecksumMode;
     use sha2::{Digest, Sha256};
 
     fn request<T>(input: T) -> S3Request<T> {
@@ -329,7 +363,7 @@ mod tests {
         }
     }
 
-    async fn put(store: &Store, key: &str, body: &[u8], sha256_of: &[u8]) -> bool {
+    async fn put(store: &impl S3, key: &str, body: &[u8], sha256_of: &[u8]) -> bool {
         let input = PutObjectInput {
             bucket: "b".to_owned(),
             key: key.to_owned(),
@@ -389,8 +423,8 @@ mod tests {
         let plain = FileSystem::new(dir.path()).expect("s3s-fs");
         let pdf = b"%PDF-1.4\nsome evidence".repeat(100);
         assert!(put(&store, "t/a/good", &pdf, &pdf).await);
-        // Refused for its checksum: s3s-fs keeps the bytes without a checksum file.
-        assert!(!put(&store, "t/a/refused", &pdf, b"other").await);
+        // Refused for its checksum by plain s3s-fs, which keeps the bytes without a checksum file.
+        assert!(!put(&plain, "t/a/refused", &pdf, b"other").await);
 
         let before = store.answered.load(Ordering::Relaxed);
         for key in ["t/a/good", "t/a/refused", "t/a/missing", "t/../b/t/a/good"] {
@@ -420,5 +454,68 @@ mod tests {
         let (output, bytes) = whole.expect("whole");
         assert_eq!(bytes, pdf);
         assert!(output.contains("checksum_sha256: \""), "{output}");
+    }
+
+    /// A PUT refused for its checksum leaves nothing (s3s-fs alone leaves the bytes), so the
+    /// upload can be retried through the same single-write URL; other refusals touch nothing.
+    #[tokio::test]
+    async fn a_refused_put_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("b")).expect("bucket");
+        let store = Store::new(dir.path()).expect("store");
+        let pdf = b"%PDF-1.4\nsome evidence".repeat(100);
+        let listing = || {
+            let mut names: Vec<String> = walk(dir.path());
+            names.sort();
+            names
+        };
+        let empty = listing();
+
+        assert!(!put(&store, "t/a/one", &pdf, b"other").await);
+        assert_eq!(listing(), empty, "nothing of the refused bytes remains");
+        assert!(store.head_object(request(head("t/a/one"))).await.is_err());
+
+        // The retry, single-write as the presigned URL asks: accepted, with its checksum.
+        let once = |body: &[u8]| PutObjectInput {
+            bucket: "b".to_owned(),
+            key: "t/a/one".to_owned(),
+            body: Some(StreamingBlob::from(s3s::Body::from(body.to_vec()))),
+            content_length: i64::try_from(body.len()).ok(),
+            checksum_sha256: Some(STANDARD.encode(Sha256::digest(&pdf))),
+            if_none_match: Some(s3s::dto::ETagCondition::Any),
+            ..Default::default()
+        };
+        store.put_object(request(once(&pdf))).await.expect("retry");
+        let stored = store
+            .head_object(request(head("t/a/one")))
+            .await
+            .expect("head")
+            .output;
+        assert_eq!(
+            stored.checksum_sha256,
+            Some(STANDARD.encode(Sha256::digest(&pdf)))
+        );
+
+        // Refused because the object exists (412): the accepted object is not touched.
+        let err = store
+            .put_object(request(once(&pdf)))
+            .await
+            .expect_err("exists");
+        assert_eq!(*err.code(), S3ErrorCode::PreconditionFailed);
+        assert!(store.head_object(request(head("t/a/one"))).await.is_ok());
+    }
+
+    fn walk(dir: &Path) -> Vec<String> {
+        std::fs::read_dir(dir)
+            .expect("read dir")
+            .flat_map(|entry| {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    walk(&path)
+                } else {
+                    vec![path.display().to_string()]
+                }
+            })
+            .collect()
     }
 }
