@@ -1,8 +1,10 @@
-//! The object store as materials uses it: presigned PUT/GET, HEAD, a ranged read for magic
-//! bytes, a streaming SHA-256, delete. One code path (aws-sdk-s3) for the embedded endpoint and
-//! any S3.
+//! The object store as materials uses it: presigned PUT/GET, a ranged read for size and magic
+//! bytes, the stored checksum, a streaming SHA-256, delete, and whether the store refuses bytes
+//! that do not match their checksum. One code path (aws-sdk-s3) for the embedded endpoint and any
+//! S3.
 
 use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use aws_sdk_s3::presigning::PresigningConfig;
@@ -15,20 +17,26 @@ use sha2::{Digest, Sha256};
 
 use crate::error::MaterialsError;
 
-/// What a HEAD tells about an object.
+/// What a ranged read of an object's first bytes tells.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Head {
-    /// Size in bytes.
+pub(crate) struct Prefix {
+    /// The whole object's size in bytes.
     pub(crate) size: u64,
-    /// Base64 SHA-256 the store computed (and verified) at upload, when it keeps one.
-    pub(crate) checksum_sha256: Option<String>,
+    /// Its first bytes (all of them when it is shorter than asked).
+    pub(crate) bytes: Vec<u8>,
 }
 
 /// Presigns and inspects objects in one bucket.
 #[derive(Debug, Clone)]
 pub(crate) struct Objects {
     blob: BlobStore,
+    /// Whether the store refuses bytes that do not match their checksum and keeps nothing of
+    /// them, once known (see [`Objects::refuses_bad_checksums`]).
+    refuses_bad_checksums: Arc<OnceLock<bool>>,
 }
+
+/// Where the checksum probe writes (never under `tenants/`, and nothing stays).
+const PROBE_PREFIX: &str = "jifen/probes/checksum-";
 
 /// Returns the base64 form of a hex SHA-256, as `x-amz-checksum-sha256` carries it.
 pub(crate) fn sha256_base64(hex_digest: &str) -> Result<String, MaterialsError> {
@@ -66,7 +74,72 @@ pub(crate) fn content_disposition(attachment: bool, file_name: &str) -> String {
 impl Objects {
     /// Returns the store over `blob`.
     pub(crate) fn new(blob: BlobStore) -> Self {
-        Self { blob }
+        Self {
+            blob,
+            refuses_bad_checksums: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// Returns the same store, known not to be relied on to refuse mismatched bytes.
+    pub(crate) fn checking_checksums_itself(self) -> Self {
+        Self {
+            refuses_bad_checksums: Arc::new(OnceLock::from(false)),
+            ..self
+        }
+    }
+
+    /// Returns whether the store refuses a PUT whose bytes do not match its
+    /// `x-amz-checksum-sha256` and keeps nothing of it, as S3, MinIO and the embedded store do;
+    /// a store that ignores the header (some S3-compatible stores) or keeps the bytes does not.
+    /// Found out once per process by trying: a PUT of bytes with another checksum under
+    /// [`PROBE_PREFIX`], then a look for what it left (removed if anything). False until the
+    /// store has answered, and when it answers with anything but a refusal.
+    pub(crate) async fn refuses_bad_checksums(&self) -> bool {
+        if let Some(known) = self.refuses_bad_checksums.get() {
+            return *known;
+        }
+        match self.probe_checksums().await {
+            Ok(answer) => {
+                tracing::info!(
+                    refuses_bad_checksums = answer,
+                    "object store checksum probe answered"
+                );
+                *self.refuses_bad_checksums.get_or_init(|| answer)
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "object store checksum probe failed: checking checksums here until it answers");
+                false
+            }
+        }
+    }
+
+    async fn probe_checksums(&self) -> Result<bool, MaterialsError> {
+        let key = format!("{PROBE_PREFIX}{}", uuid::Uuid::now_v7());
+        let other = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(b"other"));
+        let put = self
+            .blob
+            .client
+            .put_object()
+            .bucket(&self.blob.bucket)
+            .key(&key)
+            .body(aws_sdk_s3::primitives::ByteStream::from_static(b"jifen"))
+            .checksum_sha256(other)
+            .send()
+            .await;
+        let refused = match put {
+            Ok(_) => false,
+            Err(err) => match err.raw_response().map(|r| r.status().as_u16()) {
+                Some(400) => true,
+                // Not allowed there, say: the store answered, and not with a refusal.
+                Some(status) if status < 500 => return Ok(false),
+                _ => return Err(MaterialsError::storage(aws_sdk_s3::Error::from(err))),
+            },
+        };
+        let kept = self.read_prefix(&key, 1).await?.is_some();
+        if kept {
+            self.delete(&key).await?;
+        }
+        Ok(refused && !kept)
     }
 
     /// Returns a presigned PUT that only accepts exactly `size` bytes of `content_type` whose
@@ -137,8 +210,9 @@ impl Objects {
         })
     }
 
-    /// Returns the object's size and stored checksum, or `None` when there is no object.
-    pub(crate) async fn head(&self, key: &str) -> Result<Option<Head>, MaterialsError> {
+    /// Returns the base64 SHA-256 the store computed and verified at upload, or `None` when it
+    /// keeps none (or there is no object).
+    pub(crate) async fn stored_sha256(&self, key: &str) -> Result<Option<String>, MaterialsError> {
         let answer = self
             .blob
             .client
@@ -149,10 +223,7 @@ impl Objects {
             .send()
             .await;
         match answer {
-            Ok(head) => Ok(Some(Head {
-                size: u64::try_from(head.content_length().unwrap_or_default()).unwrap_or_default(),
-                checksum_sha256: head.checksum_sha256().map(str::to_owned),
-            })),
+            Ok(head) => Ok(head.checksum_sha256().map(str::to_owned)),
             Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
             Err(err)
                 if err
@@ -165,13 +236,13 @@ impl Objects {
         }
     }
 
-    /// Returns the first `n` bytes of the object (fewer when it is shorter), or `None` when there
-    /// is no object or nothing to read.
+    /// Returns the object's size and first `n` bytes (`n` ≥ 1), or `None` when there is no
+    /// object.
     pub(crate) async fn read_prefix(
         &self,
         key: &str,
         n: u64,
-    ) -> Result<Option<Vec<u8>>, MaterialsError> {
+    ) -> Result<Option<Prefix>, MaterialsError> {
         let answer = self
             .blob
             .client
@@ -183,15 +254,25 @@ impl Objects {
             .await;
         let object = match answer {
             Ok(object) => object,
-            Err(err)
-                if err
-                    .raw_response()
-                    .is_some_and(|r| matches!(r.status().as_u16(), 404 | 416)) =>
-            {
-                return Ok(None);
+            Err(err) => {
+                return match err.raw_response().map(|r| r.status().as_u16()) {
+                    Some(404) => Ok(None),
+                    // Nothing in range: the object is empty.
+                    Some(416) => Ok(Some(Prefix {
+                        size: 0,
+                        bytes: Vec::new(),
+                    })),
+                    _ => Err(MaterialsError::storage(aws_sdk_s3::Error::from(err))),
+                };
             }
-            Err(err) => return Err(MaterialsError::storage(aws_sdk_s3::Error::from(err))),
         };
+        // `bytes 0-15/1048576`; a store that ignored the range sent the whole object.
+        let size = object
+            .content_range()
+            .and_then(|range| range.rsplit_once('/'))
+            .and_then(|(_, total)| total.parse().ok())
+            .or_else(|| u64::try_from(object.content_length().unwrap_or_default()).ok())
+            .unwrap_or_default();
         let bytes = object
             .body
             .collect()
@@ -199,7 +280,10 @@ impl Objects {
             .map_err(MaterialsError::storage)?
             .into_bytes();
         let keep = usize::try_from(n).unwrap_or(usize::MAX).min(bytes.len());
-        Ok(Some(bytes[..keep].to_vec()))
+        Ok(Some(Prefix {
+            size,
+            bytes: bytes[..keep].to_vec(),
+        }))
     }
 
     /// Reads the whole object and returns its lowercase hex SHA-256 (stores that keep no checksum).
@@ -301,15 +385,16 @@ mod tests {
                 }
             };
 
-            // Other bytes of the same length: refused by the checksum. s3s-fs keeps the refused
-            // bytes on disk, but without a stored checksum, so ConfirmUpload hashes them.
+            // Other bytes of the same length: refused by the checksum, and nothing kept, so the
+            // same URL takes the declared bytes after.
             let upload = presign("t/refused").await;
             assert_eq!(put(&upload, bad.clone(), "").await, 400);
-            let head = objects.head("t/refused").await.expect("head");
-            assert!(
-                head.as_ref().is_none_or(|h| h.checksum_sha256.is_none()),
-                "{head:?}"
+            assert_eq!(
+                objects.read_prefix("t/refused", 8).await.expect("read"),
+                None
             );
+            assert_eq!(put(&upload, good.clone(), "").await, 200);
+            assert!(objects.refuses_bad_checksums().await);
 
             // The declared bytes: stored, and HEAD echoes the checksum the store verified.
             let upload = presign("t/good").await;
@@ -329,11 +414,9 @@ mod tests {
                 "single-write header dropped"
             );
             assert_eq!(put(&upload, good.clone(), "").await, 200);
-            let head = objects.head("t/good").await.expect("head").expect("object");
-            assert_eq!(head.size, len);
             assert_eq!(
-                head.checksum_sha256.as_deref(),
-                Some(sha256_base64(&digest).expect("b64").as_str())
+                objects.stored_sha256("t/good").await.expect("head"),
+                Some(sha256_base64(&digest).expect("b64"))
             );
 
             // The same URL cannot write again: neither the same bytes nor others, so the stored
@@ -346,11 +429,28 @@ mod tests {
                 .await
                 .expect("prefix")
                 .expect("object");
-            assert_eq!(prefix, good[..8].to_vec());
+            assert_eq!(
+                prefix,
+                Prefix {
+                    size: len,
+                    bytes: good[..8].to_vec()
+                }
+            );
             assert_eq!(
                 objects.read_prefix("t/missing", 8).await.expect("missing"),
                 None
             );
+            // The probe leaves nothing behind.
+            let listed = objects
+                .blob
+                .client
+                .list_objects_v2()
+                .bucket(&objects.blob.bucket)
+                .prefix("jifen/")
+                .send()
+                .await
+                .expect("list");
+            assert_eq!(listed.key_count(), Some(0), "{listed:?}");
         }
     }
 }

@@ -83,6 +83,18 @@ impl Materials {
         self
     }
 
+    /// Returns the service treating the store as one that may keep bytes it should have refused
+    /// for their checksum, without asking it: every confirmation reads the checksum the store
+    /// kept, or hashes the object. For a store that answers the probe of
+    /// [`Objects::refuses_bad_checksums`] but cannot be relied on, and for tests of that path.
+    ///
+    /// [`Objects::refuses_bad_checksums`]: crate::objects::Objects::refuses_bad_checksums
+    #[must_use]
+    pub fn checking_checksums_itself(mut self) -> Self {
+        self.objects = self.objects.checking_checksums_itself();
+        self
+    }
+
     /// Waits for this service's turn to write when the database is SQLite, which admits one
     /// writer at a time: concurrent write transactions would otherwise retry inside SQLite's
     /// busy handler, sleeping 1–100 ms between attempts, instead of queueing here. Take it
@@ -206,10 +218,13 @@ impl Materials {
     /// starts with the magic bytes of an allowed type equal to the declared one, and has the
     /// declared SHA-256. Returns `Ok(Err(refusal))` when the object fails a check.
     ///
-    /// The checksum comes from the store when it keeps one (the presigned PUT signs
-    /// `x-amz-checksum-sha256`, so S3 verified the bytes on arrival and HEAD echoes it; it also
-    /// signs `If-None-Match: *`, so no later write can pair other bytes with that checksum);
-    /// otherwise the object is read and hashed here.
+    /// One ranged read of the first bytes tells the size and the type. The presigned PUT signs
+    /// `x-amz-checksum-sha256` and `If-None-Match: *`, so a store that refuses mismatched bytes
+    /// and keeps nothing of them ([`Objects::refuses_bad_checksums`]) holds the declared bytes if
+    /// it holds any. With another store the checksum it kept is read beside the first bytes (one
+    /// round trip), or, when it kept none, the object is read and hashed here.
+    ///
+    /// [`Objects::refuses_bad_checksums`]: crate::objects::Objects::refuses_bad_checksums
     pub(crate) async fn inspect(
         &self,
         key: &str,
@@ -218,29 +233,34 @@ impl Materials {
         declared_sha256: &str,
         policy: &Policy,
     ) -> Result<Result<(), Refusal>, MaterialsError> {
-        // HEAD and the ranged GET of the magic bytes go out together: one round trip.
-        let (head, prefix) = tokio::join!(
-            self.objects.head(key),
-            self.objects.read_prefix(key, content_type::SNIFF_BYTES)
+        let store_checked = self.objects.refuses_bad_checksums().await;
+        let (prefix, stored_sha256) = tokio::join!(
+            self.objects.read_prefix(key, content_type::SNIFF_BYTES),
+            async {
+                if store_checked {
+                    Ok(None)
+                } else {
+                    self.objects.stored_sha256(key).await
+                }
+            }
         );
-        let Some(head) = head? else {
+        let Some(prefix) = prefix? else {
             return Ok(Err((
                 "missing_object",
                 "未找到已上传的文件（上传未完成或被拒绝），请重新上传".to_owned(),
             )));
         };
-        if head.size != declared_size {
+        if prefix.size != declared_size {
             return Ok(Err((
                 "size_mismatch",
                 format!(
                     "文件大小与声明不一致（声明{declared_size}字节，实际{}字节），请重新上传",
-                    head.size
+                    prefix.size
                 ),
             )));
         }
-        let prefix = prefix?.unwrap_or_default();
         let allowed = content_type::labels(&policy.allowed_content_types);
-        match content_type::detect(&prefix) {
+        match content_type::detect(&prefix.bytes) {
             Some(detected) if policy.allowed_content_types.iter().any(|t| t == detected) => {
                 if detected != declared_type {
                     return Ok(Err((
@@ -260,9 +280,10 @@ impl Materials {
                 )));
             }
         }
-        let matches = match head.checksum_sha256 {
-            Some(stored) => stored == crate::objects::sha256_base64(declared_sha256)?,
-            None => {
+        let matches = match (store_checked, stored_sha256?) {
+            (true, _) => true,
+            (false, Some(stored)) => stored == crate::objects::sha256_base64(declared_sha256)?,
+            (false, None) => {
                 tracing::debug!(key, "store keeps no checksum: hashing the object");
                 self.objects.sha256_hex(key).await? == declared_sha256
             }
