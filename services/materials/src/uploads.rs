@@ -5,7 +5,7 @@ use jifen_kit::auth::{Caller, Role};
 use jifen_kit::blob::tenant_key;
 use jifen_proto::common::v1::ApplicationStatus;
 use jifen_proto::materials::v1 as pb;
-use sea_orm::sea_query::{Alias, Expr, Func, OnConflict, Query};
+use sea_orm::sea_query::{Alias, Condition, Expr, Func, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait,
     FromQueryResult, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
@@ -33,14 +33,32 @@ fn editable(app_status: i32, indicator: &str) -> bool {
     }
 }
 
+/// What a declaration checks of the application: whose it is and where it stands.
+struct AppFacts {
+    owner_subject: Option<String>,
+    status: i32,
+}
+
 /// What a declaration checks of a pending or usable material of the same application.
-#[derive(Debug, FromQueryResult)]
 struct Live {
     id: String,
     status: String,
     sha256: String,
     size_bytes: i64,
     upload_expires_at: chrono::DateTime<Utc>,
+}
+
+/// A row of the declaration's one query: the application, and one of its live materials or
+/// none (a left join).
+#[derive(Debug, FromQueryResult)]
+struct AppAndLive {
+    owner_subject: Option<String>,
+    app_status: i32,
+    id: Option<String>,
+    status: Option<String>,
+    sha256: Option<String>,
+    size_bytes: Option<i64>,
+    upload_expires_at: Option<chrono::DateTime<Utc>>,
 }
 
 /// A new upload about to be declared.
@@ -122,10 +140,9 @@ impl Materials {
         let role = uploader_role(caller).ok_or(MaterialsError::PermissionDenied)?;
         let tenant = caller.tenant.as_str();
         // Policy, application and its live materials in one round trip.
-        let ((policy, _), app, live) = tokio::try_join!(
+        let ((policy, _), (app, live)) = tokio::try_join!(
             self.upload_policy(tenant),
-            self.application(&self.db, tenant, &new.application_id),
-            self.live_materials(tenant, &new.application_id)
+            self.application_and_live(tenant, &new.application_id)
         )?;
         let declared = declaration::declaration(
             new.file_name,
@@ -236,16 +253,27 @@ impl Materials {
         let insert = material::Entity::insert(row.clone().into_active_model().reset_all());
         let claim = app
             .as_ref()
-            .filter(|a| a.owner_subject.is_none() && role == Role::Applicant);
+            .is_some_and(|a| a.owner_subject.is_none() && role == Role::Applicant);
         let _turn = self.write_turn().await;
-        if app.is_some() && claim.is_none() {
+        if app.is_some() && !claim {
             insert.exec_without_returning(&self.db).await?;
         } else {
             let txn = self.db.begin().await?;
-            if let Some(app) = claim {
-                let mut claim: application::ActiveModel = app.clone().into();
-                claim.owner_subject = Set(Some(caller.subject.clone()));
-                claim.update(&txn).await?;
+            if claim {
+                // Guarded: of two applicants racing to claim it, the second finds it taken.
+                let claimed = application::Entity::update_many()
+                    .col_expr(
+                        application::Column::OwnerSubject,
+                        Expr::value(Some(caller.subject.clone())),
+                    )
+                    .filter(application::Column::Tenant.eq(tenant))
+                    .filter(application::Column::ApplicationId.eq(&new.application_id))
+                    .filter(application::Column::OwnerSubject.is_null())
+                    .exec(&txn)
+                    .await?;
+                if claimed.rows_affected == 0 {
+                    return Err(MaterialsError::NotFound("申请"));
+                }
             } else {
                 // Concurrent first uploads to one application race here: the first row wins.
                 application::Entity::insert(application::ActiveModel {
@@ -425,28 +453,71 @@ impl Materials {
         }))
     }
 
-    /// Returns the application's pending and usable materials, the columns a declaration
-    /// checks (an application may hold fifty files: whole rows were most of this query's cost).
-    async fn live_materials(
+    /// Returns the application (`None` before its first upload) and its pending and usable
+    /// materials, the columns a declaration checks, in one statement: the application left-joined
+    /// with its live materials (every material's application has a row, written with its first
+    /// upload). Only the columns checked are read: an application may hold fifty files.
+    async fn application_and_live(
         &self,
         tenant: &str,
         application_id: &str,
-    ) -> Result<Vec<Live>, MaterialsError> {
-        Ok(material::Entity::find()
-            .select_only()
-            .columns([
-                material::Column::Id,
-                material::Column::Status,
-                material::Column::Sha256,
-                material::Column::SizeBytes,
-                material::Column::UploadExpiresAt,
-            ])
-            .filter(material::Column::Tenant.eq(tenant))
-            .filter(material::Column::ApplicationId.eq(application_id))
-            .filter(material::Column::Status.is_in([status::PENDING, status::AVAILABLE]))
-            .into_model::<Live>()
-            .all(&self.db)
-            .await?)
+    ) -> Result<(Option<AppFacts>, Vec<Live>), MaterialsError> {
+        let app = |c: application::Column| Expr::col((application::Entity, c));
+        let m = |c: material::Column| Expr::col((material::Entity, c));
+        let mut query = Query::select();
+        query
+            .expr_as(app(application::Column::OwnerSubject), "owner_subject")
+            .expr_as(app(application::Column::Status), "app_status")
+            .expr_as(m(material::Column::Id), "id")
+            .expr_as(m(material::Column::Status), "status")
+            .expr_as(m(material::Column::Sha256), "sha256")
+            .expr_as(m(material::Column::SizeBytes), "size_bytes")
+            .expr_as(m(material::Column::UploadExpiresAt), "upload_expires_at")
+            .from(application::Entity)
+            .left_join(
+                material::Entity,
+                Condition::all()
+                    .add(
+                        m(material::Column::Tenant)
+                            .equals((application::Entity, application::Column::Tenant)),
+                    )
+                    .add(
+                        m(material::Column::ApplicationId)
+                            .equals((application::Entity, application::Column::ApplicationId)),
+                    )
+                    .add(m(material::Column::Status).is_in([status::PENDING, status::AVAILABLE])),
+            )
+            .and_where(app(application::Column::Tenant).eq(tenant))
+            .and_where(app(application::Column::ApplicationId).eq(application_id));
+        let rows = self
+            .db
+            .query_all_raw(self.db.get_database_backend().build(&query))
+            .await?;
+        let mut facts = None;
+        let mut live = Vec::with_capacity(rows.len());
+        for row in rows {
+            let row = AppAndLive::from_query_result(&row, "")?;
+            facts = Some(AppFacts {
+                owner_subject: row.owner_subject,
+                status: row.app_status,
+            });
+            if let (Some(id), Some(status), Some(sha256), Some(size_bytes), Some(expires)) = (
+                row.id,
+                row.status,
+                row.sha256,
+                row.size_bytes,
+                row.upload_expires_at,
+            ) {
+                live.push(Live {
+                    id,
+                    status,
+                    sha256,
+                    size_bytes,
+                    upload_expires_at: expires,
+                });
+            }
+        }
+        Ok((facts, live))
     }
 
     /// Returns a material of the caller's tenant (or NotFound) with the bytes of its

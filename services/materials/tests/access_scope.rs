@@ -2,7 +2,7 @@
 //! a street reviewer gets URLs only for applications of their street, a department verifier
 //! only for indicators review routed to their department, whatever the uploader declared. And
 //! what the access log lists of those reads and of the uploads, rows declared before the
-//! uploader's tenant was kept included.
+//! uploader's tenant was kept included. And who may declare files for an application.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -517,4 +517,42 @@ async fn rows_declared_before_the_migration_are_listed_once() {
             ("street-1", "suzhou", "S01")
         );
     }
+}
+
+/// An application a street reviewer uploaded to first has no applicant yet: the first applicant
+/// who declares a file for it claims it, and another applicant then finds no such application.
+#[tokio::test]
+async fn the_first_applicant_to_upload_claims_an_unowned_application() {
+    let env = env_with(None).await;
+    let declare = |who: Caller, tag: &str| {
+        let bytes = pdf(tag);
+        let request = req(
+            pb::CreateUploadRequest {
+                application_id: "app-claimed".to_owned(),
+                indicator: "residence_years".to_owned(),
+                file_name: format!("{tag}.pdf"),
+                content_type: "application/pdf".to_owned(),
+                size_bytes: bytes.len() as u64,
+                sha256: hex::encode(Sha256::digest(&bytes)),
+                verifier_department: String::new(),
+            },
+            &who,
+        );
+        let svc = env.svc.clone();
+        async move { svc.create_upload(request).await }
+    };
+    declare(street_reviewer(Some("s1")), "staff")
+        .await
+        .expect("a reviewer declares first");
+    declare(person("applicant-1", Role::Applicant), "first")
+        .await
+        .expect("the first applicant claims it");
+    declare(person("applicant-1", Role::Applicant), "again")
+        .await
+        .expect("and declares again");
+    let err = declare(person("applicant-2", Role::Applicant), "second")
+        .await
+        .expect_err("another applicant");
+    assert_eq!(err.code(), Code::NotFound);
+    assert_eq!(err.message(), "申请不存在");
 }
