@@ -51,6 +51,7 @@
 mod attachments;
 pub mod clock;
 mod convert;
+mod declared;
 pub mod domain;
 mod downloads;
 mod error;

@@ -14,6 +14,7 @@ use sea_orm::{
 use tokio::sync::{Mutex, MutexGuard};
 
 use crate::clock::{Clock, SystemClock};
+use crate::declared::Declared;
 use crate::domain::access::{self, Grant};
 use crate::domain::content_type;
 use crate::domain::policy::Policy;
@@ -34,6 +35,8 @@ pub struct Materials {
     /// Tenants' upload policies with their versions, as this process last read or wrote them
     /// (one entry per tenant, a district, so the map stays small).
     policies: Arc<Expiring<String, (Policy, i64)>>,
+    /// Uploads this process declared, for their confirmations.
+    pub(crate) declared: Arc<Declared>,
 }
 
 /// How long an upload policy read from the database serves uploads before it is read again.
@@ -73,6 +76,7 @@ impl Materials {
             scopes: Arc::new(NoScopes),
             writes: Arc::new(Mutex::new(())),
             policies: Arc::new(Expiring::new(POLICY_TTL)),
+            declared: Arc::new(Declared::default()),
         }
     }
 

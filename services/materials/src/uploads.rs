@@ -8,14 +8,15 @@ use jifen_proto::materials::v1 as pb;
 use sea_orm::sea_query::{Alias, Condition, Expr, Func, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait,
-    FromQueryResult, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-    TransactionTrait,
+    FromQueryResult, IntoActiveModel, QueryFilter, QueryOrder, TransactionTrait,
 };
 
 use crate::convert::{self, action};
 use crate::domain::declaration;
 use crate::error::MaterialsError;
-use crate::service::{LogEntry, Materials, actor_scope, actor_tenant, by_key, uploader_role};
+use crate::service::{
+    LogEntry, Materials, Refusal, actor_scope, actor_tenant, by_key, uploader_role,
+};
 use crate::store::{application, material, status};
 
 /// Indicator code of evidence attached to an objection (may be uploaded after submission).
@@ -59,6 +60,28 @@ struct AppAndLive {
     sha256: Option<String>,
     size_bytes: Option<i64>,
     upload_expires_at: Option<chrono::DateTime<Utc>>,
+}
+
+/// What a confirmation's guarded write found.
+enum Confirmed {
+    /// The row is now usable.
+    Done(pb::Material),
+    /// Still pending: the application's usable files leave no room for it.
+    OverQuota,
+    /// No longer pending; the row as it is now.
+    Settled(material::Model),
+}
+
+/// The answer to a confirmation of a row that is no longer pending.
+fn settled(m: &material::Model) -> Result<pb::Material, MaterialsError> {
+    match m.status.as_str() {
+        status::AVAILABLE | status::REPLACED => Ok(convert::material(m)),
+        status::REJECTED => Err(MaterialsError::FailedPrecondition(format!(
+            "该材料已被拒绝：{}",
+            m.rejection_reason.clone().unwrap_or_default()
+        ))),
+        _ => Err(MaterialsError::NotFound("材料")),
+    }
 }
 
 /// A new upload about to be declared.
@@ -299,6 +322,10 @@ impl Materials {
             insert.exec_without_returning(&txn).await?;
             txn.commit().await?;
         }
+        self.declared.remember(
+            &row,
+            std::time::Duration::from_secs(u64::from(policy.upload_url_ttl_seconds)),
+        );
         Ok(pb::CreateUploadResponse {
             material: Some(convert::material(&row)),
             upload: Some(upload),
@@ -312,86 +339,136 @@ impl Materials {
         caller: &Caller,
         req: pb::ConfirmUploadRequest,
     ) -> Result<pb::Material, MaterialsError> {
-        // The material with its application's usage, and the tenant's policy, in one round
-        // trip (the material is in the caller's tenant or not found).
-        let ((m, used), (policy, _)) = tokio::try_join!(
-            self.material_with_usage(caller, &req.material_id),
+        // The row as this process declared it (no read: see `declared`), or as stored; and the
+        // tenant's policy. The row is in the caller's tenant or not found.
+        let remembered = self.declared.take(&caller.tenant, &req.material_id);
+        let (m, (policy, _)) = tokio::try_join!(
+            async {
+                match remembered {
+                    Some(row) => Ok(row),
+                    None => self.material_in_tenant(caller, &req.material_id).await,
+                }
+            },
             self.upload_policy(&caller.tenant)
         )?;
         if m.uploaded_by != caller.subject {
             return Err(MaterialsError::PermissionDenied);
         }
-        let role = Role::parse(&m.uploaded_by_role).unwrap_or(Role::Applicant);
-        match m.status.as_str() {
-            status::AVAILABLE | status::REPLACED => return Ok(convert::material(&m)),
-            status::PENDING => {}
-            status::REJECTED => {
-                return Err(MaterialsError::FailedPrecondition(format!(
-                    "该材料已被拒绝：{}",
-                    m.rejection_reason.clone().unwrap_or_default()
-                )));
-            }
-            _ => return Err(MaterialsError::NotFound("材料")),
+        if m.status != status::PENDING {
+            return settled(&m);
         }
+        let role = Role::parse(&m.uploaded_by_role).unwrap_or(Role::Applicant);
         let size = u64::try_from(m.size_bytes).unwrap_or_default();
-        let mut verdict = self
+        let verdict = self
             .inspect(&m.object_key, size, &m.content_type, &m.sha256, &policy)
             .await?;
-        if verdict.is_ok() && used.saturating_add(size) > policy.max_application_bytes {
-            verdict = Err((
-                "application_quota_exceeded",
-                format!(
-                    "超出每份申请的材料总量上限（{}）",
-                    declaration::human_bytes(policy.max_application_bytes)
+        let refusal = match verdict {
+            Ok(()) => match self
+                .make_available(caller, &m, role, policy.max_application_bytes)
+                .await?
+            {
+                Confirmed::Done(material) => return Ok(material),
+                // Not pending any more (another confirmation, a deletion, the purge): answer
+                // from the row as it is now.
+                Confirmed::Settled(current) => return settled(&current),
+                Confirmed::OverQuota => (
+                    "application_quota_exceeded",
+                    format!(
+                        "超出每份申请的材料总量上限（{}）",
+                        declaration::human_bytes(policy.max_application_bytes)
+                    ),
                 ),
-            ));
-        }
-        if verdict.is_err() {
-            // Removed before the transaction: no write waits on the object store.
-            self.objects.delete(&m.object_key).await?;
-        }
-        let now = self.now();
-        match verdict {
-            Ok(()) => self.make_available(caller, &m, role, now).await,
-            Err((code, message)) => {
-                let _turn = self.write_turn().await;
-                let txn = self.db.begin().await?;
-                let mut update: material::ActiveModel = m.clone().into();
-                update.status = Set(status::REJECTED.to_owned());
-                update.rejection_reason = Set(Some(message.clone()));
-                update.removed_at = Set(Some(now));
-                update.update(&txn).await?;
-                self.log(
-                    &txn,
-                    caller,
-                    LogEntry {
-                        tenant: &m.tenant,
-                        material_id: &m.id,
-                        application_id: &m.application_id,
-                        action: action::REJECTED,
-                        role,
-                        granted: true,
-                        detail: format!("{code}: {message}"),
-                    },
-                )
-                .await?;
-                txn.commit().await?;
-                Err(MaterialsError::Rejected { code, message })
-            }
-        }
+            },
+            Err(refusal) => refusal,
+        };
+        self.reject(caller, &m, role, refusal).await
     }
 
-    /// Makes a pending material that passed inspection usable. One statement, guarded on
-    /// PENDING (of two racing confirmations only one changes the row, and the row records the
-    /// confirmation: ListAccessLog derives its entry); a new version of a replaced file also
-    /// marks the old one replaced, in the same transaction.
+    /// Refuses a pending upload that failed inspection: removes the object (before the
+    /// transaction: no write waits on the object store), marks the row rejected with the reason
+    /// and logs it, guarded on the row still being pending.
+    async fn reject(
+        &self,
+        caller: &Caller,
+        m: &material::Model,
+        role: Role,
+        (code, message): Refusal,
+    ) -> Result<pb::Material, MaterialsError> {
+        self.objects.delete(&m.object_key).await?;
+        let turn = self.write_turn().await;
+        let txn = self.db.begin().await?;
+        let rejected = material::Entity::update_many()
+            .col_expr(
+                material::Column::Status,
+                Expr::value(status::REJECTED.to_owned()),
+            )
+            .col_expr(
+                material::Column::RejectionReason,
+                Expr::value(Some(message.clone())),
+            )
+            .col_expr(material::Column::RemovedAt, Expr::value(Some(self.now())))
+            .filter(material::Column::Id.eq(&m.id))
+            .filter(material::Column::Status.eq(status::PENDING))
+            .exec(&txn)
+            .await?;
+        if rejected.rows_affected == 0 {
+            drop(txn);
+            drop(turn);
+            return settled(&self.material_in_tenant(caller, &m.id).await?);
+        }
+        self.log(
+            &txn,
+            caller,
+            LogEntry {
+                tenant: &m.tenant,
+                material_id: &m.id,
+                application_id: &m.application_id,
+                action: action::REJECTED,
+                role,
+                granted: true,
+                detail: format!("{code}: {message}"),
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Err(MaterialsError::Rejected { code, message })
+    }
+
+    /// Makes a pending material that passed inspection usable, if its application's usable
+    /// files leave room for it (`max_application_bytes`, the one it replaces not counted). One
+    /// statement, guarded on PENDING and on that room (of two racing confirmations only one
+    /// changes the row; the row records the confirmation: ListAccessLog derives its entry); a
+    /// new version of a replaced file also marks the old one replaced, in the same transaction.
+    /// When the guard fails, the row is read to tell which part did.
     async fn make_available(
         &self,
         caller: &Caller,
         m: &material::Model,
         role: Role,
-        now: chrono::DateTime<Utc>,
-    ) -> Result<pb::Material, MaterialsError> {
+        max_application_bytes: u64,
+    ) -> Result<Confirmed, MaterialsError> {
+        let now = self.now();
+        let siblings = Alias::new("siblings");
+        let sibling = |c: material::Column| Expr::col((siblings.clone(), c));
+        let outer = |c: material::Column| Expr::col((material::Entity, c));
+        let mut used = Query::select();
+        used.expr(Func::coalesce([
+            Func::sum(sibling(material::Column::SizeBytes)).into(),
+            Expr::value(0_i64),
+        ]))
+        .from_as(material::Entity, siblings.clone())
+        .and_where(sibling(material::Column::Tenant).eq(outer(material::Column::Tenant)))
+        .and_where(
+            sibling(material::Column::ApplicationId).eq(outer(material::Column::ApplicationId)),
+        )
+        .and_where(sibling(material::Column::Status).eq(status::AVAILABLE))
+        .and_where(sibling(material::Column::Id).ne(Func::coalesce([
+            outer(material::Column::ReplacesMaterialId),
+            Expr::value(""),
+        ])));
+        let room = Expr::expr(Expr::SubQuery(None, Box::new(used.into())))
+            .add(outer(material::Column::SizeBytes))
+            .lte(i64::try_from(max_application_bytes).unwrap_or(i64::MAX));
         let confirm = material::Entity::update_many()
             .col_expr(
                 material::Column::Status,
@@ -399,7 +476,8 @@ impl Materials {
             )
             .col_expr(material::Column::ConfirmedAt, Expr::value(Some(now)))
             .filter(material::Column::Id.eq(&m.id))
-            .filter(material::Column::Status.eq(status::PENDING));
+            .filter(material::Column::Status.eq(status::PENDING))
+            .filter(room);
         let turn = self.write_turn().await;
         let done = match &m.replaces_material_id {
             None => confirm.exec(&self.db).await?.rows_affected == 1,
@@ -442,15 +520,19 @@ impl Materials {
             }
         };
         drop(turn);
-        if !done {
-            let current = self.material_in_tenant(caller, &m.id).await?;
-            return Ok(convert::material(&current));
+        if done {
+            return Ok(Confirmed::Done(convert::material(&material::Model {
+                status: status::AVAILABLE.to_owned(),
+                confirmed_at: Some(now),
+                ..m.clone()
+            })));
         }
-        Ok(convert::material(&material::Model {
-            status: status::AVAILABLE.to_owned(),
-            confirmed_at: Some(now),
-            ..m.clone()
-        }))
+        let current = self.material_in_tenant(caller, &m.id).await?;
+        Ok(if current.status == status::PENDING {
+            Confirmed::OverQuota
+        } else {
+            Confirmed::Settled(current)
+        })
     }
 
     /// Returns the application (`None` before its first upload) and its pending and usable
@@ -518,49 +600,6 @@ impl Materials {
             }
         }
         Ok((facts, live))
-    }
-
-    /// Returns a material of the caller's tenant (or NotFound) with the bytes of its
-    /// application's usable materials, leaving out the one it replaces: one query, the usage a
-    /// correlated sub-select.
-    async fn material_with_usage(
-        &self,
-        caller: &Caller,
-        material_id: &str,
-    ) -> Result<(material::Model, u64), MaterialsError> {
-        let siblings = Alias::new("siblings");
-        let sibling = |c: material::Column| Expr::col((siblings.clone(), c));
-        let outer = |c: material::Column| Expr::col((material::Entity, c));
-        let mut used = Query::select();
-        used.expr(Func::cast_as(
-            Func::coalesce([
-                Func::sum(sibling(material::Column::SizeBytes)).into(),
-                Expr::value(0_i64),
-            ]),
-            "bigint",
-        ))
-        .from_as(material::Entity, siblings.clone())
-        .and_where(sibling(material::Column::Tenant).eq(outer(material::Column::Tenant)))
-        .and_where(
-            sibling(material::Column::ApplicationId).eq(outer(material::Column::ApplicationId)),
-        )
-        .and_where(sibling(material::Column::Status).eq(status::AVAILABLE))
-        .and_where(sibling(material::Column::Id).ne(Func::coalesce([
-            outer(material::Column::ReplacesMaterialId),
-            Expr::value(""),
-        ])));
-        let query = material::Entity::find_by_id(material_id.to_owned())
-            .filter(material::Column::Tenant.eq(&caller.tenant))
-            .expr_as(Expr::SubQuery(None, Box::new(used.into())), "used_bytes")
-            .build(self.db.get_database_backend());
-        let row = self
-            .db
-            .query_one_raw(query)
-            .await?
-            .ok_or(MaterialsError::NotFound("材料"))?;
-        let m = material::Model::from_query_result(&row, "")?;
-        let used: Option<i64> = row.try_get("", "used_bytes")?;
-        Ok((m, used.map_or(0, |u| u64::try_from(u).unwrap_or_default())))
     }
 
     /// DeleteMaterial.

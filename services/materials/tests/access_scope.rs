@@ -28,6 +28,8 @@ use tonic::{Code, Request};
 
 struct Env {
     svc: Materials,
+    db: sea_orm::DatabaseConnection,
+    blob: BlobStore,
     scopes: StaticScopes,
     _s3: EmbeddedS3,
     _dir: tempfile::TempDir,
@@ -56,9 +58,11 @@ async fn env_with(scopes: Option<Arc<dyn ScopeSource>>) -> Env {
         .expect("migrate");
     let known = StaticScopes::new();
     let source = scopes.unwrap_or_else(|| Arc::new(known.clone()));
-    let svc = Materials::new(db, blob).with_scopes(source);
+    let svc = Materials::new(db.clone(), blob.clone()).with_scopes(source);
     Env {
         svc,
+        db,
+        blob,
         scopes: known,
         _s3: s3,
         _dir: dir,
@@ -109,6 +113,21 @@ fn pdf(tag: &str) -> Vec<u8> {
 
 /// Declares (naming `declared_department` as verifier), PUTs and confirms a PDF.
 async fn upload(env: &Env, application: &str, declared_department: &str) -> String {
+    let id = declare_and_put(env, application, declared_department).await;
+    env.svc
+        .confirm_upload(req(
+            pb::ConfirmUploadRequest {
+                material_id: id.clone(),
+            },
+            &person("applicant-1", Role::Applicant),
+        ))
+        .await
+        .expect("confirm");
+    id
+}
+
+/// Declares (naming `declared_department` as verifier) and PUTs a PDF; returns its id.
+async fn declare_and_put(env: &Env, application: &str, declared_department: &str) -> String {
     let owner = person("applicant-1", Role::Applicant);
     let bytes = pdf(application);
     let created = env
@@ -136,17 +155,7 @@ async fn upload(env: &Env, application: &str, declared_department: &str) -> Stri
         }
     }
     assert!(put.send().await.expect("put").status().is_success());
-    let id = created.material.expect("material").material_id;
-    env.svc
-        .confirm_upload(req(
-            pb::ConfirmUploadRequest {
-                material_id: id.clone(),
-            },
-            &owner,
-        ))
-        .await
-        .expect("confirm");
-    id
+    created.material.expect("material").material_id
 }
 
 async fn download(env: &Env, who: &Caller, material_id: &str) -> Result<String, tonic::Status> {
@@ -555,4 +564,51 @@ async fn the_first_applicant_to_upload_claims_an_unowned_application() {
         .expect_err("another applicant");
     assert_eq!(err.code(), Code::NotFound);
     assert_eq!(err.message(), "申请不存在");
+}
+
+/// A confirmation reaching a replica that did not declare the upload reads the row; one reaching
+/// the declaring replica (which remembers the row as pending) after the upload was confirmed
+/// elsewhere, or deleted, answers from the row as it is now.
+#[tokio::test]
+async fn confirmations_answer_from_the_row_as_it_is_now() {
+    let env = env_with(None).await;
+    let other_replica = Materials::new(env.db.clone(), env.blob.clone());
+    let owner = person("applicant-1", Role::Applicant);
+    let confirm = |svc: &Materials, id: &str| {
+        let svc = svc.clone();
+        let request = req(
+            pb::ConfirmUploadRequest {
+                material_id: id.to_owned(),
+            },
+            &owner,
+        );
+        async move { svc.confirm_upload(request).await.map(|r| r.into_inner()) }
+    };
+    let available = pb::MaterialStatus::Available as i32;
+
+    let id = declare_and_put(&env, "app-replicas", "").await;
+    let there = confirm(&other_replica, &id).await.expect("another replica");
+    assert_eq!(there.status, available);
+    let here = confirm(&env.svc, &id).await.expect("the declaring replica");
+    assert_eq!(here.status, available);
+    assert_eq!(here.confirmed_at, there.confirmed_at, "confirmed once");
+
+    let id = declare_and_put(&env, "app-deleted", "").await;
+    env.svc
+        .delete_material(req(
+            pb::DeleteMaterialRequest {
+                material_id: id.clone(),
+            },
+            &owner,
+        ))
+        .await
+        .expect("delete");
+    let err = confirm(&env.svc, &id).await.expect_err("deleted");
+    assert_eq!(err.code(), Code::NotFound);
+    let row = material::Entity::find_by_id(id)
+        .one(&env.db)
+        .await
+        .expect("read")
+        .expect("row");
+    assert_eq!(row.status, "deleted", "the deletion stands");
 }
