@@ -9,7 +9,7 @@
 //! machine's two cores are the bottleneck, so CPU per file says where the time goes.
 //!
 //! `cargo bench -p jifen-materials --bench upload`. Knobs: `JIFEN_BENCH_FILES` (files per path,
-//! default 400), `JIFEN_BENCH_ROUNDS` (default 8), `JIFEN_BENCH_BYTES` (default 1 MiB),
+//! default 800), `JIFEN_BENCH_ROUNDS` (default 16), `JIFEN_BENCH_BYTES` (default 1 MiB),
 //! `JIFEN_BENCH_CONCURRENCY` (default 8), `JIFEN_BENCH_PG_URL` (PostgreSQL instead of the
 //! embedded SQLite file).
 
@@ -203,8 +203,8 @@ where
 
 #[tokio::main]
 async fn main() {
-    let files = env_or("JIFEN_BENCH_FILES", 400);
-    let rounds = env_or("JIFEN_BENCH_ROUNDS", 8).max(1);
+    let files = env_or("JIFEN_BENCH_FILES", 800);
+    let rounds = env_or("JIFEN_BENCH_ROUNDS", 16).max(1);
     let per_round = files.div_ceil(rounds).max(1);
     let size = env_or("JIFEN_BENCH_BYTES", 1024 * 1024);
     let concurrency = env_or("JIFEN_BENCH_CONCURRENCY", 8);

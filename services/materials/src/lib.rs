@@ -10,10 +10,14 @@
 //! `If-None-Match: *`, valid for the policy's upload TTL (10 minutes by default). The store
 //! itself therefore refuses another length, type or content, and any second write to the key.
 //! The browser `PUT`s the file straight to that URL with exactly the returned headers, then
-//! calls `ConfirmUpload`, which checks the object without reading it back: a HEAD (existence,
-//! size, the SHA-256 the store verified on arrival) and a ranged GET of the first bytes (magic
-//! bytes), and makes it usable or deletes it and says why. A store that keeps no checksum gets
-//! the object read and hashed instead.
+//! calls `ConfirmUpload`, which checks the object without reading it back: a ranged GET of the
+//! first bytes tells its existence, size and magic bytes, and it is made usable or deleted with
+//! the reason. The SHA-256 is the store's to check: a store found (once per process, by a probe
+//! PUT of mismatched bytes) to refuse such bytes and keep nothing of them holds the declared
+//! bytes if it holds any, since only the presigned PUT writes the key. With any other store the
+//! confirmation also reads the checksum the store kept (HEAD), or reads and hashes the object.
+//! A confirmation on the replica that declared the upload starts from the row it remembers; its
+//! writes are guarded on the row still being pending.
 //! Downloads are presigned `GET`s with a short TTL, issued only to readers (see
 //! [`domain::access`]) and logged.
 //!
