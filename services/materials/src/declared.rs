@@ -7,7 +7,8 @@
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
+
+use chrono::Utc;
 
 use crate::store::material;
 
@@ -15,35 +16,35 @@ use crate::store::material;
 /// their confirmations read the row (a few hundred bytes each: tens of MB at most).
 const MOST: usize = 50_000;
 
-/// Declared rows by material id, each with the moment its upload URL expires.
+/// Declared rows by material id.
 #[derive(Debug, Default)]
 pub(crate) struct Declared {
-    rows: Mutex<HashMap<String, (Instant, material::Model)>>,
+    rows: Mutex<HashMap<String, material::Model>>,
 }
 
 impl Declared {
-    /// Remembers a row just declared, for as long as its upload URL lasts.
-    pub(crate) fn remember(&self, row: &material::Model, ttl: Duration) {
-        let now = Instant::now();
+    /// Remembers a row just declared, until its upload URL expires (`upload_expires_at`).
+    pub(crate) fn remember(&self, row: &material::Model) {
         let mut rows = self.rows.lock().unwrap_or_else(PoisonError::into_inner);
         if rows.len() >= MOST {
-            rows.retain(|_, (until, _)| *until > now);
+            let now = Utc::now();
+            rows.retain(|_, kept| kept.upload_expires_at > now);
             if rows.len() >= MOST {
                 return;
             }
         }
-        rows.insert(row.id.clone(), (now + ttl, row.clone()));
+        rows.insert(row.id.clone(), row.clone());
     }
 
     /// Takes the row `id` of `tenant` if this process declared it and its URL has not expired
     /// (another tenant's caller takes nothing, and leaves it).
     pub(crate) fn take(&self, tenant: &str, id: &str) -> Option<material::Model> {
         let mut rows = self.rows.lock().unwrap_or_else(PoisonError::into_inner);
-        if rows.get(id)?.1.tenant != tenant {
+        if rows.get(id)?.tenant != tenant {
             return None;
         }
-        let (until, row) = rows.remove(id)?;
-        (until > Instant::now()).then_some(row)
+        rows.remove(id)
+            .filter(|row| row.upload_expires_at > Utc::now())
     }
 }
 
@@ -51,7 +52,7 @@ impl Declared {
 mod tests {
     use super::*;
 
-    fn row(id: &str, tenant: &str) -> material::Model {
+    fn row(id: &str, tenant: &str, expires_in: chrono::Duration) -> material::Model {
         material::Model {
             id: id.to_owned(),
             tenant: tenant.to_owned(),
@@ -71,8 +72,8 @@ mod tests {
             uploaded_by_tenant: None,
             uploaded_by_scope: None,
             object_key: "k".to_owned(),
-            created_at: chrono::Utc::now(),
-            upload_expires_at: chrono::Utc::now(),
+            created_at: Utc::now(),
+            upload_expires_at: Utc::now() + expires_in,
             confirmed_at: None,
             removed_at: None,
         }
@@ -81,8 +82,8 @@ mod tests {
     #[test]
     fn a_row_is_taken_once_by_its_tenant_before_it_expires() {
         let declared = Declared::default();
-        declared.remember(&row("m1", "t1"), Duration::from_secs(60));
-        declared.remember(&row("m2", "t1"), Duration::ZERO);
+        declared.remember(&row("m1", "t1", chrono::Duration::seconds(60)));
+        declared.remember(&row("m2", "t1", chrono::Duration::zero()));
         assert_eq!(declared.take("t2", "m1"), None, "another tenant");
         assert_eq!(
             declared.take("t1", "m1").map(|r| r.id),

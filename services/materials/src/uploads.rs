@@ -322,10 +322,7 @@ impl Materials {
             insert.exec_without_returning(&txn).await?;
             txn.commit().await?;
         }
-        self.declared.remember(
-            &row,
-            std::time::Duration::from_secs(u64::from(policy.upload_url_ttl_seconds)),
-        );
+        self.declared.remember(&row);
         Ok(pb::CreateUploadResponse {
             material: Some(convert::material(&row)),
             upload: Some(upload),
