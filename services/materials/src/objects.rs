@@ -4,7 +4,7 @@
 //! S3.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_s3::presigning::PresigningConfig;
@@ -14,6 +14,7 @@ use chrono::Utc;
 use jifen_kit::blob::BlobStore;
 use jifen_proto::materials::v1::PresignedRequest;
 use sha2::{Digest, Sha256};
+use tokio::sync::OnceCell;
 
 use crate::error::MaterialsError;
 
@@ -32,7 +33,7 @@ pub(crate) struct Objects {
     blob: BlobStore,
     /// Whether the store refuses bytes that do not match their checksum and keeps nothing of
     /// them, once known (see [`Objects::refuses_bad_checksums`]).
-    refuses_bad_checksums: Arc<OnceLock<bool>>,
+    refuses_bad_checksums: Arc<OnceCell<bool>>,
 }
 
 /// Where the checksum probe writes (never under `tenants/`, and nothing stays).
@@ -76,14 +77,14 @@ impl Objects {
     pub(crate) fn new(blob: BlobStore) -> Self {
         Self {
             blob,
-            refuses_bad_checksums: Arc::new(OnceLock::new()),
+            refuses_bad_checksums: Arc::new(OnceCell::new()),
         }
     }
 
     /// Returns the same store, known not to be relied on to refuse mismatched bytes.
     pub(crate) fn checking_checksums_itself(self) -> Self {
         Self {
-            refuses_bad_checksums: Arc::new(OnceLock::from(false)),
+            refuses_bad_checksums: Arc::new(OnceCell::new_with(Some(false))),
             ..self
         }
     }
@@ -92,20 +93,24 @@ impl Objects {
     /// `x-amz-checksum-sha256` and keeps nothing of it, as S3, MinIO and the embedded store do;
     /// a store that ignores the header (some S3-compatible stores) or keeps the bytes does not.
     /// Found out once per process by trying: a PUT of bytes with another checksum under
-    /// [`PROBE_PREFIX`], then a look for what it left (removed if anything). False until the
-    /// store has answered, and when it answers with anything but a refusal.
+    /// [`PROBE_PREFIX`], then a look for what it left (removed if anything). One probe at a time:
+    /// confirmations arriving meanwhile wait for its answer. False when the store answers with
+    /// anything but a refusal, and when the probe fails (the confirmation that probed checks the
+    /// checksum itself; the next one waiting probes again).
     pub(crate) async fn refuses_bad_checksums(&self) -> bool {
-        if let Some(known) = self.refuses_bad_checksums.get() {
-            return *known;
-        }
-        match self.probe_checksums().await {
-            Ok(answer) => {
+        let answer = self
+            .refuses_bad_checksums
+            .get_or_try_init(|| async {
+                let answer = self.probe_checksums().await?;
                 tracing::info!(
                     refuses_bad_checksums = answer,
                     "object store checksum probe answered"
                 );
-                *self.refuses_bad_checksums.get_or_init(|| answer)
-            }
+                Ok::<_, MaterialsError>(answer)
+            })
+            .await;
+        match answer {
+            Ok(answer) => *answer,
             Err(err) => {
                 tracing::warn!(error = %err, "object store checksum probe failed: checking checksums here until it answers");
                 false
