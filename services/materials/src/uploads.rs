@@ -62,16 +62,6 @@ struct AppAndLive {
     upload_expires_at: Option<chrono::DateTime<Utc>>,
 }
 
-/// What a confirmation's guarded write found.
-enum Confirmed {
-    /// The row is now usable.
-    Done(pb::Material),
-    /// Still pending: the application's usable files leave no room for it.
-    OverQuota,
-    /// No longer pending; the row as it is now.
-    Settled(material::Model),
-}
-
 /// The answer to a confirmation of a row that is no longer pending.
 fn settled(m: &material::Model) -> Result<pb::Material, MaterialsError> {
     match m.status.as_str() {
@@ -364,11 +354,8 @@ impl Materials {
                 .make_available(caller, &m, role, policy.max_application_bytes)
                 .await?
             {
-                Confirmed::Done(material) => return Ok(material),
-                // Not pending any more (another confirmation, a deletion, the purge): answer
-                // from the row as it is now.
-                Confirmed::Settled(current) => return settled(&current),
-                Confirmed::OverQuota => (
+                Some(material) => return Ok(material),
+                None => (
                     "application_quota_exceeded",
                     format!(
                         "超出每份申请的材料总量上限（{}）",
@@ -436,14 +423,16 @@ impl Materials {
     /// statement, guarded on PENDING and on that room (of two racing confirmations only one
     /// changes the row; the row records the confirmation: ListAccessLog derives its entry); a
     /// new version of a replaced file also marks the old one replaced, in the same transaction.
-    /// When the guard fails, the row is read to tell which part did.
+    /// When the guard fails, the row is read to tell which part did: `None` when it is still
+    /// pending (no room), else the answer from the row as it is now (another confirmation, a
+    /// deletion or the purge came first).
     async fn make_available(
         &self,
         caller: &Caller,
         m: &material::Model,
         role: Role,
         max_application_bytes: u64,
-    ) -> Result<Confirmed, MaterialsError> {
+    ) -> Result<Option<pb::Material>, MaterialsError> {
         let now = self.now();
         let siblings = Alias::new("siblings");
         let sibling = |c: material::Column| Expr::col((siblings.clone(), c));
@@ -518,18 +507,17 @@ impl Materials {
         };
         drop(turn);
         if done {
-            return Ok(Confirmed::Done(convert::material(&material::Model {
+            return Ok(Some(convert::material(&material::Model {
                 status: status::AVAILABLE.to_owned(),
                 confirmed_at: Some(now),
                 ..m.clone()
             })));
         }
         let current = self.material_in_tenant(caller, &m.id).await?;
-        Ok(if current.status == status::PENDING {
-            Confirmed::OverQuota
-        } else {
-            Confirmed::Settled(current)
-        })
+        if current.status == status::PENDING {
+            return Ok(None);
+        }
+        settled(&current).map(Some)
     }
 
     /// Returns the application (`None` before its first upload) and its pending and usable
