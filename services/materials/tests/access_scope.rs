@@ -114,16 +114,26 @@ fn pdf(tag: &str) -> Vec<u8> {
 /// Declares (naming `declared_department` as verifier), PUTs and confirms a PDF.
 async fn upload(env: &Env, application: &str, declared_department: &str) -> String {
     let id = declare_and_put(env, application, declared_department).await;
-    env.svc
-        .confirm_upload(req(
-            pb::ConfirmUploadRequest {
-                material_id: id.clone(),
-            },
-            &person("applicant-1", Role::Applicant),
-        ))
-        .await
-        .expect("confirm");
+    confirm(&env.svc, &id).await.expect("confirm");
     id
+}
+
+/// Returns the declaration of `bytes` as `file_name` for `application`'s residence evidence.
+fn declaration(
+    application: &str,
+    file_name: &str,
+    bytes: &[u8],
+    declared_department: &str,
+) -> pb::CreateUploadRequest {
+    pb::CreateUploadRequest {
+        application_id: application.to_owned(),
+        indicator: "residence_years".to_owned(),
+        file_name: file_name.to_owned(),
+        content_type: "application/pdf".to_owned(),
+        size_bytes: bytes.len() as u64,
+        sha256: hex::encode(Sha256::digest(bytes)),
+        verifier_department: declared_department.to_owned(),
+    }
 }
 
 /// Declares (naming `declared_department` as verifier) and PUTs a PDF; returns its id.
@@ -133,15 +143,7 @@ async fn declare_and_put(env: &Env, application: &str, declared_department: &str
     let created = env
         .svc
         .create_upload(req(
-            pb::CreateUploadRequest {
-                application_id: application.to_owned(),
-                indicator: "residence_years".to_owned(),
-                file_name: "居住证.pdf".to_owned(),
-                content_type: "application/pdf".to_owned(),
-                size_bytes: bytes.len() as u64,
-                sha256: hex::encode(Sha256::digest(&bytes)),
-                verifier_department: declared_department.to_owned(),
-            },
+            declaration(application, "居住证.pdf", &bytes, declared_department),
             &owner,
         ))
         .await
@@ -156,6 +158,19 @@ async fn declare_and_put(env: &Env, application: &str, declared_department: &str
     }
     assert!(put.send().await.expect("put").status().is_success());
     created.material.expect("material").material_id
+}
+
+/// Confirms upload `id` on `svc` as its applicant.
+async fn confirm(svc: &Materials, id: &str) -> Result<pb::Material, tonic::Status> {
+    let request = req(
+        pb::ConfirmUploadRequest {
+            material_id: id.to_owned(),
+        },
+        &person("applicant-1", Role::Applicant),
+    );
+    svc.confirm_upload(request)
+        .await
+        .map(tonic::Response::into_inner)
 }
 
 async fn download(env: &Env, who: &Caller, material_id: &str) -> Result<String, tonic::Status> {
@@ -534,17 +549,8 @@ async fn rows_declared_before_the_migration_are_listed_once() {
 async fn the_first_applicant_to_upload_claims_an_unowned_application() {
     let env = env_with(None).await;
     let declare = |who: Caller, tag: &str| {
-        let bytes = pdf(tag);
         let request = req(
-            pb::CreateUploadRequest {
-                application_id: "app-claimed".to_owned(),
-                indicator: "residence_years".to_owned(),
-                file_name: format!("{tag}.pdf"),
-                content_type: "application/pdf".to_owned(),
-                size_bytes: bytes.len() as u64,
-                sha256: hex::encode(Sha256::digest(&bytes)),
-                verifier_department: String::new(),
-            },
+            declaration("app-claimed", &format!("{tag}.pdf"), &pdf(tag), ""),
             &who,
         );
         let svc = env.svc.clone();
@@ -574,16 +580,6 @@ async fn confirmations_answer_from_the_row_as_it_is_now() {
     let env = env_with(None).await;
     let other_replica = Materials::new(env.db.clone(), env.blob.clone());
     let owner = person("applicant-1", Role::Applicant);
-    let confirm = |svc: &Materials, id: &str| {
-        let svc = svc.clone();
-        let request = req(
-            pb::ConfirmUploadRequest {
-                material_id: id.to_owned(),
-            },
-            &owner,
-        );
-        async move { svc.confirm_upload(request).await.map(|r| r.into_inner()) }
-    };
     let available = pb::MaterialStatus::Available as i32;
 
     let id = declare_and_put(&env, "app-replicas", "").await;
