@@ -28,17 +28,17 @@ impl Materials {
             &self.db,
             caller,
             LogEntry {
-                tenant: &m.tenant,
-                material_id: &m.id,
-                application_id: &m.application_id,
-                action: action::DOWNLOAD_URL_ISSUED,
-                role: grant.map_or_else(|| access::logged_role(caller), access::Grant::role),
                 granted: grant.is_some() && readable,
-                detail: match (grant, readable) {
-                    (None, _) => "无权查看".to_owned(),
-                    (Some(_), false) => format!("材料状态为{}", m.status),
-                    _ => String::new(),
-                },
+                ..LogEntry::on(
+                    &m,
+                    action::DOWNLOAD_URL_ISSUED,
+                    grant.map_or_else(|| access::logged_role(caller), access::Grant::role),
+                    match (grant, readable) {
+                        (None, _) => "无权查看".to_owned(),
+                        (Some(_), false) => format!("材料状态为{}", m.status),
+                        _ => String::new(),
+                    },
+                )
             },
         )
         .await?;

@@ -142,15 +142,12 @@ impl Materials {
             self.log(
                 &self.db,
                 caller,
-                LogEntry {
-                    tenant: &m.tenant,
-                    material_id: &m.id,
-                    application_id: &m.application_id,
-                    action: action::PURGED,
-                    role: Role::System,
-                    granted: true,
-                    detail: format!("{reason:?}").to_lowercase(),
-                },
+                LogEntry::on(
+                    &m,
+                    action::PURGED,
+                    Role::System,
+                    format!("{reason:?}").to_lowercase(),
+                ),
             )
             .await?;
         }

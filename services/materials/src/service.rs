@@ -56,6 +56,26 @@ pub(crate) struct LogEntry<'a> {
     pub(crate) detail: String,
 }
 
+impl<'a> LogEntry<'a> {
+    /// Returns a granted `action` on material `m`, by someone acting as `role`.
+    pub(crate) fn on(
+        m: &'a material::Model,
+        action: &'static str,
+        role: Role,
+        detail: String,
+    ) -> Self {
+        Self {
+            tenant: &m.tenant,
+            material_id: &m.id,
+            application_id: &m.application_id,
+            action,
+            role,
+            granted: true,
+            detail,
+        }
+    }
+}
+
 /// Why an uploaded object failed inspection: machine code and message for a person.
 pub(crate) type Refusal = (&'static str, String);
 

@@ -403,15 +403,7 @@ impl Materials {
         self.log(
             &txn,
             caller,
-            LogEntry {
-                tenant: &m.tenant,
-                material_id: &m.id,
-                application_id: &m.application_id,
-                action: action::REJECTED,
-                role,
-                granted: true,
-                detail: format!("{code}: {message}"),
-            },
+            LogEntry::on(m, action::REJECTED, role, format!("{code}: {message}")),
         )
         .await?;
         txn.commit().await?;
@@ -490,13 +482,8 @@ impl Materials {
                         &txn,
                         caller,
                         LogEntry {
-                            tenant: &m.tenant,
                             material_id: old_id,
-                            application_id: &m.application_id,
-                            action: action::REPLACED,
-                            role,
-                            granted: true,
-                            detail: format!("由 {} 替换", m.id),
+                            ..LogEntry::on(m, action::REPLACED, role, format!("由 {} 替换", m.id))
                         },
                     )
                     .await?;
@@ -619,15 +606,7 @@ impl Materials {
         self.log(
             &txn,
             caller,
-            LogEntry {
-                tenant: &m.tenant,
-                material_id: &m.id,
-                application_id: &m.application_id,
-                action: action::DELETED,
-                role: Role::Applicant,
-                granted: true,
-                detail: String::new(),
-            },
+            LogEntry::on(&m, action::DELETED, Role::Applicant, String::new()),
         )
         .await?;
         txn.commit().await?;
