@@ -108,9 +108,9 @@ impl Materials {
     }
 
     /// Returns the service treating the store as one that may keep bytes it should have refused
-    /// for their checksum, without asking it: every confirmation reads the checksum the store
-    /// kept, or hashes the object. For a store that answers the probe of
-    /// [`Objects::refuses_bad_checksums`] but cannot be relied on, and for tests of that path.
+    /// for their checksum, without asking it (no probe, see [`Objects::refuses_bad_checksums`]):
+    /// every confirmation reads the checksum the store kept, or hashes the object. Tests use it
+    /// to run that path against the embedded store; no configuration selects it.
     ///
     /// [`Objects::refuses_bad_checksums`]: crate::objects::Objects::refuses_bad_checksums
     #[must_use]

@@ -16,7 +16,7 @@
 //! Everything else goes to s3s-fs unchanged: every other write, whole-object GETs (streamed), and any
 //! read this does not answer exactly as s3s-fs would: conditional or versioned requests, parts,
 //! response overrides, SSE-C, a key that is not a plain relative path, an object without its
-//! checksum file (a write that was refused or came from elsewhere), or an unreadable attribute
+//! checksum file (written without a checksum, or by plain s3s-fs), or an unreadable attribute
 //! file. The files are s3s-fs 0.14's layout (`fs.rs`): should a later version change it, reads
 //! simply fall back to s3s-fs (the tests notice: they ask for the fast path by its counter).
 
